@@ -1,0 +1,56 @@
+# Two commands for users: `make run` serves the bundled course, `make test` runs the suite.
+# Everything else here is for contributors.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+WORKERS ?= 2
+export FLASK_APP := app:create_app
+
+.PHONY: prepare run dev test lint format check-content css clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# A stamp per requirements file: pip runs again only when the file changes.
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+# Schema, secret key and rendered-lesson cache, so that every gunicorn worker starts warm.
+prepare: $(VENV)/.runtime-installed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask content build
+
+run: prepare
+	@echo "Serving on http://127.0.0.1:$(PORT)/"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
+
+dev: prepare
+	$(BIN)/flask --debug run --port $(PORT)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-content: $(VENV)/.runtime-installed
+	$(BIN)/flask content check --strict
+
+css: $(VENV)/.runtime-installed
+	$(BIN)/flask assets build-css
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

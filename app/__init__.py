@@ -1,0 +1,50 @@
+"""The course platform: ``create_app`` wires configuration, extensions and features."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import load_config, resolve_mode
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory; ``config`` overrides everything else (tests use it)."""
+    mode = resolve_mode(config)
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    load_config(app, mode, config)
+    _configure_logging(app)
+
+    from app import assets, cli, database, errors, security
+    from app.lessons import store
+
+    database.init_app(app)
+    security.init_app(app)
+    store.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from app.lessons.views import bp as lessons_bp
+    from app.site.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(lessons_bp)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    """Our loggers report at INFO unless the host (gunicorn, pytest) configured logging."""
+    logger = logging.getLogger("app")
+    if not logger.level:
+        logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)

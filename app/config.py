@@ -1,0 +1,131 @@
+"""Configuration: plain classes per mode, and the one function that reads the environment.
+
+Order of precedence, lowest first: the mode's class, ``FLASK_*`` variables, the documented
+12-factor names (``SECRET_KEY``, ``DATABASE_URL``, ``CONTENT_DIR``, ``FORCE_HTTPS``,
+``SITE_URL``), then the mapping passed to ``create_app`` (tests).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_NAMES = ("SECRET_KEY", "DATABASE_URL", "CONTENT_DIR", "FORCE_HTTPS", "SITE_URL")
+TRUE_STRINGS = {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot produce a safe, working application."""
+
+
+class BaseConfig:
+    SITE_NAME = "Learn Flask"
+    SITE_TAGLINE = "Interactive lessons that teach Flask, with knowledge checks graded as you go."
+    SITE_URL = ""  # e.g. https://learn.example.org; empty: canonical links use the request host
+    CONTENT_DIR = str(PROJECT_ROOT / "content")
+    CONTENT_AUTO_RELOAD: bool | None = None  # None: follow app.debug
+    DATABASE_URL = ""  # empty: SQLite file in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    FORCE_HTTPS = False
+    # Versioned static URLs (?v=<hash>) never change content, so browsers may keep them a year.
+    STATIC_IMMUTABLE_MAX_AGE = 365 * 24 * 3600
+
+
+class LocalConfig(BaseConfig):
+    """What `make run`, the tests and the benchmarks use: plain http on 127.0.0.1."""
+
+    APP_ENV = "local"
+
+
+class ProductionConfig(BaseConfig):
+    """Behind a TLS-terminating proxy on the internet."""
+
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+MODES: dict[str, type[BaseConfig]] = {"local": LocalConfig, "production": ProductionConfig}
+
+
+def resolve_mode(overrides: Mapping[str, Any] | None) -> str:
+    mode = (overrides or {}).get("APP_ENV") or os.environ.get("APP_ENV") or "local"
+    if mode not in MODES:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(MODES)}; got {mode!r}")
+    return mode
+
+
+def load_config(app: Flask, mode: str, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` for ``mode`` and check that the result is safe to run."""
+    app.config.from_object(MODES[mode])
+    app.config.from_prefixed_env()
+    for name in ENV_NAMES:
+        if name in os.environ:
+            app.config[name] = os.environ[name]
+    if overrides:
+        app.config.from_mapping(overrides)
+
+    app.config["FORCE_HTTPS"] = _as_bool(app.config["FORCE_HTTPS"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
+        app.config["DATABASE_URL"], Path(app.instance_path)
+    )
+    if mode == "production":
+        if app.debug:
+            raise ConfigError("debug mode is refused when APP_ENV=production")
+        if not app.config.get("SECRET_KEY"):
+            raise ConfigError(
+                "SECRET_KEY must be set in the environment when APP_ENV=production"
+            )
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+
+def database_uri(url: str, instance_path: Path) -> str:
+    """SQLAlchemy URL for ``DATABASE_URL``; PostgreSQL URLs are pointed at psycopg 3."""
+    if not url:
+        return f"sqlite:///{instance_path / 'app.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Read the local-mode key from ``instance/secret_key``, creating it exactly once.
+
+    The key is written to a private temporary file, then hard-linked into place:
+    ``link`` fails if the name exists, so concurrent workers never see a half-written
+    file and all end up reading the same key.
+    """
+    instance_path.mkdir(parents=True, exist_ok=True)
+    target = instance_path / "secret_key"
+    if not target.exists():
+        tmp = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            pass  # another worker won the race; use its key
+        finally:
+            tmp.unlink()
+    return target.read_text().strip()
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in TRUE_STRINGS
+    return bool(value)

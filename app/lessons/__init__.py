@@ -1,0 +1,1 @@
+"""Catalog, course and lesson pages."""

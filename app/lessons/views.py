@@ -1,0 +1,91 @@
+"""Catalog, course and lesson pages; course images."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask.typing import ResponseReturnValue
+from werkzeug.routing import BaseConverter
+
+from app.content.loader import SLUG_PATTERN
+from app.content.model import Course
+from app.content.validation import IMAGE_SUFFIXES
+from app.extensions import talisman
+from app.lessons.store import catalog
+from app.security import ASSET_CONTENT_SECURITY_POLICY
+
+bp = Blueprint("lessons", __name__)
+
+
+class ImagePathConverter(BaseConverter):
+    """A path inside a course folder that ends in an image suffix; nothing else matches."""
+
+    regex = r"[^?#]*?\.(?i:" + "|".join(s.lstrip(".") for s in sorted(IMAGE_SUFFIXES)) + ")"
+    weight = 200
+    part_isolating = False
+
+
+class SlugConverter(BaseConverter):
+    """Course and lesson slugs: letters, digits, ``-`` and ``_`` (so ``course.yml`` is no slug)."""
+
+    regex = SLUG_PATTERN
+
+
+@bp.record_once
+def _register_converters(state) -> None:  # noqa: ANN001 - Flask's setup state
+    state.app.url_map.converters["image_path"] = ImagePathConverter
+    state.app.url_map.converters["slug"] = SlugConverter
+
+
+@bp.get("/")
+def catalog_page() -> ResponseReturnValue:
+    return render_template("lessons/catalog.html", catalog=catalog())
+
+
+@bp.get("/courses/<slug:course_slug>/")
+def course_page(course_slug: str) -> ResponseReturnValue:
+    course = _course_or_404(course_slug)
+    marker = f"/{course.slug}/"
+    diagnostics = [d for d in catalog().diagnostics if marker in d.path]
+    return render_template(
+        "lessons/course.html",
+        course=course,
+        diagnostics=diagnostics if current_app.debug else [],
+    )
+
+
+@bp.get("/courses/<slug:course_slug>/<slug:lesson_slug>/")
+def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
+    course = _course_or_404(course_slug)
+    lesson = course.lesson(lesson_slug)
+    if lesson is None:
+        broken = course.broken_lesson(lesson_slug)
+        if broken is not None and current_app.debug:
+            return render_template("lessons/broken.html", course=course, broken=broken), 500
+        abort(404)
+    previous, following = course.neighbours(lesson.slug)
+    suffix = f"/{course.slug}/{lesson.file_name}"
+    diagnostics = [d for d in catalog().diagnostics if d.path.endswith(suffix)]
+    return render_template(
+        "lessons/lesson.html",
+        course=course,
+        lesson=lesson,
+        previous=previous,
+        following=following,
+        position=course.lessons.index(lesson) + 1,
+        diagnostics=diagnostics if current_app.debug else [],
+    )
+
+
+@bp.get("/courses/<slug:course_slug>/<image_path:asset>")
+@talisman(content_security_policy=ASSET_CONTENT_SECURITY_POLICY)
+def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
+    """Images from a course folder; ``send_from_directory`` refuses paths that escape it."""
+    course = _course_or_404(course_slug)
+    return send_from_directory(course.path, asset)
+
+
+def _course_or_404(slug: str) -> Course:
+    course = catalog().course(slug)
+    if course is None:
+        abort(404)
+    return course

@@ -1,0 +1,1 @@
+"""Site-wide routes that belong to no feature: health check, favicon, robots.txt."""

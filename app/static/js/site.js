@@ -1,0 +1,135 @@
+/* Progressive enhancement for every page. Nothing here is needed to read a lesson:
+   without JavaScript the sidebar and TOC are native <details> toggles and code can be
+   selected by hand. */
+(function () {
+  "use strict";
+
+  var live = null;
+
+  /* One polite live region for short status messages ("Copied"). */
+  function announce(message) {
+    if (!live) {
+      live = document.createElement("div");
+      live.className = "visually-hidden";
+      live.setAttribute("role", "status");
+      live.setAttribute("aria-live", "polite");
+      document.body.appendChild(live);
+    }
+    live.textContent = "";
+    window.setTimeout(function () { live.textContent = message; }, 50);
+  }
+
+  /* "Copy" buttons on code blocks. */
+  function addCopyButtons() {
+    if (!navigator.clipboard) return;
+    document.querySelectorAll(".code-block").forEach(function (block) {
+      var pre = block.querySelector("pre");
+      if (!pre || block.querySelector(".code-copy")) return;
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "code-copy";
+      button.textContent = "Copy";
+      var caption = block.querySelector(".code-caption");
+      var label = caption ? caption.textContent.trim() : "code";
+      button.setAttribute("aria-label", "Copy " + label + " code");
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(pre.innerText.replace(/\n$/, "")).then(function () {
+          button.textContent = "Copied";
+          announce("Code copied to the clipboard");
+          window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        }, function () {
+          announce("Copying failed; select the code and copy it by hand");
+        });
+      });
+      (caption || block).appendChild(button);
+    });
+  }
+
+  /* Only regions that really scroll need to be keyboard stops. */
+  function updateScrollableStops() {
+    document.querySelectorAll(".code-block pre, .table-wrap").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute("tabindex", "0");
+      } else {
+        el.removeAttribute("tabindex");
+      }
+    });
+  }
+
+  /* Sidebar and TOC: open where there is room for them, collapsed on small screens. */
+  function syncDisclosures() {
+    var rules = [
+      [".course-nav .disclosure", "(min-width: 56rem)"],
+      [".toc .disclosure", "(min-width: 80rem)"]
+    ];
+    rules.forEach(function (rule) {
+      var details = document.querySelector(rule[0]);
+      if (!details) return;
+      var query = window.matchMedia(rule[1]);
+      var apply = function () { details.open = query.matches; };
+      apply();
+      query.addEventListener("change", apply);
+    });
+  }
+
+  /* Highlight the TOC entry of the section being read. */
+  function trackCurrentSection() {
+    var links = Array.prototype.slice.call(document.querySelectorAll(".toc-list a[href^='#']"));
+    if (!links.length || !("IntersectionObserver" in window)) return;
+    var byId = {};
+    var headings = [];
+    links.forEach(function (link) {
+      var heading = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+      if (heading) {
+        byId[heading.id] = link;
+        headings.push(heading);
+      }
+    });
+    var visible = {};
+    function setCurrent(id) {
+      links.forEach(function (link) { link.removeAttribute("aria-current"); });
+      if (id && byId[id]) byId[id].setAttribute("aria-current", "true");
+    }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) { visible[entry.target.id] = entry.isIntersecting; });
+      var current = null;
+      for (var i = 0; i < headings.length; i++) {
+        if (visible[headings[i].id]) { current = headings[i].id; break; }
+      }
+      if (!current) {
+        /* No heading in view: the last one above the viewport is the section being read. */
+        for (var j = headings.length - 1; j >= 0; j--) {
+          if (headings[j].getBoundingClientRect().top < 0) { current = headings[j].id; break; }
+        }
+      }
+      setCurrent(current);
+    }, { rootMargin: "-56px 0px -55% 0px" });
+    headings.forEach(function (heading) { observer.observe(heading); });
+  }
+
+  /* Closing the TOC after a jump keeps the section in view on small screens. */
+  function closeTocOnJump() {
+    var details = document.querySelector(".toc .disclosure");
+    if (!details) return;
+    details.addEventListener("click", function (event) {
+      if (event.target.closest("a") && !window.matchMedia("(min-width: 80rem)").matches) {
+        details.open = false;
+      }
+    });
+  }
+
+  function init() {
+    syncDisclosures();
+    addCopyButtons();
+    updateScrollableStops();
+    trackCurrentSection();
+    closeTocOnJump();
+    window.addEventListener("resize", updateScrollableStops);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
