@@ -173,8 +173,10 @@ def _load_course(course_dir: Path, state: _Load) -> Course | None:
             lessons.append(lesson)
             links_by_file[path.name] = links
 
+    broken_files = frozenset(lesson.file_name for lesson in broken)
     for lesson in lessons:
-        problems = check_links(links_by_file[lesson.file_name], lesson, lessons, course_dir)
+        links = links_by_file[lesson.file_name]
+        problems = check_links(links, lesson, lessons, course_dir, broken_files)
         state.report(course_dir / lesson.file_name, problems)
     fields = meta["fields"]
     return Course(

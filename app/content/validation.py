@@ -13,13 +13,17 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
 
 
 def check_links(
-    links: Sequence[LinkRef], lesson: Lesson, lessons: Sequence[Lesson], course_dir: Path
+    links: Sequence[LinkRef],
+    lesson: Lesson,
+    lessons: Sequence[Lesson],
+    course_dir: Path,
+    broken_files: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Warnings (never errors) for each link whose target is missing."""
     by_file = {other.file_name: other for other in lessons}
     problems: list[Problem] = []
     for ref in links:
-        message = _link_problem(ref, lesson, by_file, course_dir)
+        message = _link_problem(ref, lesson, by_file, course_dir, broken_files)
         if message:
             code, text = message
             problems.append(warning(ref.line, ref.col, code, text))
@@ -27,7 +31,11 @@ def check_links(
 
 
 def _link_problem(
-    ref: LinkRef, lesson: Lesson, by_file: dict[str, Lesson], course_dir: Path
+    ref: LinkRef,
+    lesson: Lesson,
+    by_file: dict[str, Lesson],
+    course_dir: Path,
+    broken_files: frozenset[str],
 ) -> tuple[str, str] | None:
     if ref.kind == "outside":
         return "path-outside-course", f"{ref.target!r} is outside the course folder"
@@ -37,6 +45,8 @@ def _link_problem(
         return None
     if ref.kind == "lesson":
         target = by_file.get(ref.target)
+        if target is None and ref.target in broken_files:
+            return "broken-link", f"link to {ref.target!r}, which failed to load"
         if target is None:
             return "broken-link", f"link to {ref.target!r}, which is not a lesson of this course"
         if ref.anchor and heading_id(ref.anchor) not in target.heading_ids:

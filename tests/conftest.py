@@ -1,0 +1,126 @@
+"""Shared fixtures: apps built by the real factory on temporary instance folders."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from app import create_app
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CONTENT = PROJECT_ROOT / "content"
+
+MakeApp = Callable[..., Flask]
+WriteContent = Callable[[dict[str, str | bytes]], Path]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from the documented defaults, whatever the developer's shell exports."""
+    for name in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "CONTENT_DIR", "FORCE_HTTPS",
+                 "SITE_URL", "INSTANCE_PATH", "FLASK_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def write_content(tmp_path: Path) -> WriteContent:
+    """Write a content tree: ``{"course/01-a.md": "..."}``; text is dedented."""
+
+    def write(files: dict[str, str | bytes]) -> Path:
+        root = tmp_path / "content"
+        root.mkdir(exist_ok=True)
+        for name, data in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(textwrap.dedent(data).lstrip("\n"), encoding="utf-8")
+        return root
+
+    return write
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> MakeApp:
+    """Build an app on a fresh instance folder; keyword arguments override config."""
+
+    def make(content_dir: Path | None = None, instance: Path | None = None, **config: Any) -> Flask:
+        settings: dict[str, Any] = {
+            "TESTING": True,
+            "INSTANCE_PATH": str(instance or tmp_path / "instance"),
+            "CONTENT_DIR": str(content_dir or BUNDLED_CONTENT),
+        }
+        settings.update(config)
+        return create_app(settings)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: MakeApp) -> Iterator[Flask]:
+    yield make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+SAMPLE_COURSE: dict[str, str | bytes] = {
+    "demo/course.yml": """
+        title: Demo Course
+        summary: A course used by the tests.
+        level: beginner
+        description: |
+          Learn **things**. See [the first lesson](01-first.md).
+        """,
+    "demo/01-first.md": """
+        ---
+        title: First lesson
+        summary: The first one.
+        objectives:
+          - Use `code` in an objective
+        tags: [one]
+        ---
+        Intro paragraph.
+
+        ## Setup
+
+        Go to [the second lesson](02-second.md#details).
+
+        ### Install
+
+        Text.
+        """,
+    "demo/02-second.md": """
+        ---
+        title: Second lesson
+        summary: The second one.
+        ---
+        ## Details
+
+        Back to [the first](01-first.md).
+        """,
+    "demo/03-third.md": """
+        # Third lesson
+
+        No front matter here.
+        """,
+}
+
+
+@pytest.fixture
+def sample_content(write_content: WriteContent) -> Path:
+    return write_content(SAMPLE_COURSE)
