@@ -17,7 +17,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Application factory; ``config`` overrides everything else (tests use it)."""
     mode = resolve_mode(config)
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
-    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()) if instance_path else None)
+    app = Flask(
+        __name__, instance_path=str(Path(instance_path).resolve()) if instance_path else None
+    )
     load_config(app, mode, config)
     _configure_logging(app)
 

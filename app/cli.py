@@ -23,7 +23,10 @@ def content_cli() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @with_appcontext
 def check(strict: bool) -> None:
-    """Report every content problem as path:line:col; exit 1 on errors (or warnings with --strict)."""
+    """Print every content problem as path:line:col; exit 1 on errors.
+
+    With --strict, warnings fail the check too (for CI).
+    """
     store = content_store()
     catalog = load_catalog(store.content_dir, store.cache)  # not logged: printed below
     for diagnostic in catalog.diagnostics:
@@ -47,7 +50,8 @@ def build() -> None:
     lessons = sum(len(course.lessons) for course in catalog.courses)
     click.echo(
         f"{len(catalog.courses)} course(s), {lessons} lesson(s) ready "
-        f"({stats.rendered} rendered, {stats.from_disk} from cache) in {stats.milliseconds:.0f} ms; "
+        f"({stats.rendered} rendered, {stats.from_disk} from cache) "
+        f"in {stats.milliseconds:.0f} ms; "
         f"{len(catalog.errors)} error(s), {len(catalog.warnings)} warning(s): "
         "run `flask content check` for details"
     )

@@ -27,7 +27,7 @@ class ConfigError(RuntimeError):
 
 class BaseConfig:
     SITE_NAME = "Learn Flask"
-    SITE_TAGLINE = "Interactive lessons that teach Flask, with knowledge checks graded as you go."
+    SITE_TAGLINE = "Clear, practical lessons that teach Flask, from the first route to production."
     SITE_URL = ""  # e.g. https://learn.example.org; empty: canonical links use the request host
     CONTENT_DIR = str(PROJECT_ROOT / "content")
     CONTENT_AUTO_RELOAD: bool | None = None  # None: follow app.debug
@@ -85,9 +85,7 @@ def load_config(app: Flask, mode: str, overrides: Mapping[str, Any] | None) -> N
         if app.debug:
             raise ConfigError("debug mode is refused when APP_ENV=production")
         if not app.config.get("SECRET_KEY"):
-            raise ConfigError(
-                "SECRET_KEY must be set in the environment when APP_ENV=production"
-            )
+            raise ConfigError("SECRET_KEY must be set in the environment when APP_ENV=production")
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 

@@ -39,4 +39,3 @@ def database_answers() -> bool:
     except SQLAlchemyError:
         return False
     return True
-

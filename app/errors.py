@@ -21,9 +21,10 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def handle_http_error(error: HTTPException) -> Response:
@@ -44,7 +45,9 @@ def handle_server_error(error: InternalServerError) -> Response:
     db.session.rollback()
     request_id = g.get("request_id", "-")
     original = error.original_exception or error
-    log.error("request %s failed: %s %s", request_id, request.method, request.path, exc_info=original)
+    log.error(
+        "request %s failed: %s %s", request_id, request.method, request.path, exc_info=original
+    )
     if wants_json():
         response = jsonify(error=error.name, status=500, request_id=request_id)
         response.status_code = 500

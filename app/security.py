@@ -21,7 +21,11 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 # Course images may be SVG: served as documents they must not run anything.
-ASSET_CONTENT_SECURITY_POLICY = {"default-src": "'none'", "style-src": "'unsafe-inline'", "sandbox": ""}
+ASSET_CONTENT_SECURITY_POLICY = {
+    "default-src": "'none'",
+    "style-src": "'unsafe-inline'",
+    "sandbox": "",
+}
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 

@@ -23,8 +23,16 @@ WriteContent = Callable[[dict[str, str | bytes]], Path]
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from the documented defaults, whatever the developer's shell exports."""
-    for name in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "CONTENT_DIR", "FORCE_HTTPS",
-                 "SITE_URL", "INSTANCE_PATH", "FLASK_DEBUG"):
+    for name in (
+        "APP_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "CONTENT_DIR",
+        "FORCE_HTTPS",
+        "SITE_URL",
+        "INSTANCE_PATH",
+        "FLASK_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

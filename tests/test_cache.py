@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.content import load_catalog
 from app.content.cache import RenderCache
+from app.content.store import ContentStore
 from tests.conftest import MakeApp
 
 
@@ -16,7 +17,9 @@ def lesson_html(client, path: str) -> str:
     return response.get_data(as_text=True)
 
 
-def test_second_start_renders_nothing(make_app: MakeApp, sample_content: Path, tmp_path: Path) -> None:
+def test_second_start_renders_nothing(
+    make_app: MakeApp, sample_content: Path, tmp_path: Path
+) -> None:
     instance = tmp_path / "instance"
     first = make_app(sample_content, instance=instance)
     lesson_html(first.test_client(), "/courses/demo/first/")
@@ -42,17 +45,36 @@ def test_requests_never_render(make_app: MakeApp, sample_content: Path) -> None:
     assert store.catalog() is catalog  # the same object serves every request
 
 
-def test_changed_file_gets_a_new_entry_and_others_are_reused(sample_content: Path, tmp_path: Path) -> None:
-    cache = RenderCache(tmp_path / "cache")
-    assert load_catalog(sample_content, cache).stats.rendered == 4
+def test_changed_file_gets_a_new_entry_and_others_are_reused(
+    sample_content: Path, tmp_path: Path
+) -> None:
+    store = ContentStore(sample_content, tmp_path / "cache", auto_reload=True)
+    assert store.catalog().stats.rendered == 4
     lesson = sample_content / "demo" / "03-third.md"
     lesson.write_text("# Third, revised\n\nNew text.\n", encoding="utf-8")
-    again = load_catalog(sample_content, cache)
+    again = store.catalog()
     assert (again.stats.rendered, again.stats.from_memory) == (1, 3)
     assert again.course("demo").lesson("third").title == "Third, revised"
     # the stale entry is pruned from memory and disk
-    assert len(cache.memory) == 4
+    assert len(store.cache.memory) == 4
     assert len(list((tmp_path / "cache").glob("*.json"))) == 4
+
+
+def test_content_check_never_prunes_the_served_cache(
+    make_app: MakeApp, sample_content: Path, tmp_path: Path
+) -> None:
+    app = make_app(sample_content)
+    app.test_client().get("/")
+    cache_dir = Path(app.instance_path) / "render-cache"
+    before = sorted(cache_dir.glob("*.json"))
+    assert len(before) == 4
+    other_content = tmp_path / "other-content" / "other"
+    other_content.mkdir(parents=True)
+    (other_content / "course.yml").write_text("title: Other\n", encoding="utf-8")
+    (other_content / "01-a.md").write_text("# A\n", encoding="utf-8")
+    other = make_app(other_content.parent)
+    assert other.test_cli_runner().invoke(args=["content", "check"]).exit_code == 0
+    assert set(before) <= set(cache_dir.glob("*.json"))
 
 
 def test_unreadable_cache_entry_is_rebuilt(sample_content: Path, tmp_path: Path) -> None:

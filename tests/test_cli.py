@@ -15,7 +15,9 @@ def test_check_passes_on_the_bundled_course(runner) -> None:
     assert "0 error(s), 0 warning(s)" in result.output
 
 
-def test_check_reports_positions_and_fails_on_errors(make_app: MakeApp, write_content: WriteContent) -> None:
+def test_check_reports_positions_and_fails_on_errors(
+    make_app: MakeApp, write_content: WriteContent
+) -> None:
     files = dict(SAMPLE_COURSE)
     files["demo/02-second.md"] = "---\ntitle: ok\nsummary: [\n---\nBody\n"
     files["demo/03-third.md"] = "---\nauthor: me\n---\n# Third\n"
@@ -25,9 +27,16 @@ def test_check_reports_positions_and_fails_on_errors(make_app: MakeApp, write_co
     lines = result.output.strip().splitlines()
     problems = [line for line in lines if DIAGNOSTIC_LINE.match(line)]
     assert len(problems) == 3, result.output
-    assert any(":4:1: error: invalid YAML in front matter" in line and line.endswith("[yaml-syntax]") for line in problems)
+    assert any(
+        ":4:1: error: invalid YAML in front matter" in line and line.endswith("[yaml-syntax]")
+        for line in problems
+    )
     assert any("03-third.md:2:1: warning: unknown key 'author'" in line for line in problems)
-    assert any("01-first.md:12:27: warning: link to" in line and "'02-second.md', which failed to load [broken-link]" in line for line in problems)
+    assert any(
+        "01-first.md:12:27: warning: link to" in line
+        and "'02-second.md', which failed to load [broken-link]" in line
+        for line in problems
+    )
     assert lines[-1] == "1 course(s), 2 lesson(s): 1 error(s), 2 warning(s)"
 
 

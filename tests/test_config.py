@@ -21,7 +21,9 @@ def test_local_mode_defaults(app) -> None:
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("/instance/app.db")
 
 
-def test_local_secret_key_is_generated_once_into_the_instance_folder(make_app: MakeApp, tmp_path: Path) -> None:
+def test_local_secret_key_is_generated_once_into_the_instance_folder(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
     instance = tmp_path / "inst"
     first = make_app(instance=instance)
     key_file = instance / "secret_key"
@@ -52,14 +54,18 @@ def test_concurrent_processes_agree_on_the_secret_key(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "inst").iterdir()) == ["secret_key"]
 
 
-def test_secret_key_from_the_environment_wins(make_app: MakeApp, monkeypatch, tmp_path: Path) -> None:
+def test_secret_key_from_the_environment_wins(
+    make_app: MakeApp, monkeypatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     app = make_app(instance=tmp_path / "inst")
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert not (tmp_path / "inst" / "secret_key").exists()
 
 
-def test_production_refuses_to_start_without_secret_key(make_app: MakeApp, monkeypatch, tmp_path: Path) -> None:
+def test_production_refuses_to_start_without_secret_key(
+    make_app: MakeApp, monkeypatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     instance = tmp_path / "inst"
     instance.mkdir()

@@ -127,7 +127,9 @@ def test_unknown_front_matter_keys_are_warnings_at_the_key(write_content: WriteC
 
 
 def test_minutes_in_front_matter_override_the_estimate(write_content: WriteContent) -> None:
-    root = write_content({"c/course.yml": "title: C\n", "c/01-a.md": "---\nminutes: 42\n---\n# A\n"})
+    root = write_content(
+        {"c/course.yml": "title: C\n", "c/01-a.md": "---\nminutes: 42\n---\n# A\n"}
+    )
     assert load_catalog(root).course("c").lessons[0].minutes == 42
 
 
@@ -193,7 +195,7 @@ def test_invalid_utf8_is_reported_at_the_byte(write_content: WriteContent) -> No
         {
             "c/course.yml": "title: C\n",
             "c/01-ok.md": "# OK\n",
-            "c/02-latin1.md": "# Caf".encode() + b"\xe9 au lait\n\nText\n",
+            "c/02-latin1.md": b"# Caf" + b"\xe9 au lait\n\nText\n",
         }
     )
     catalog = load_catalog(root)
@@ -238,7 +240,10 @@ def test_broken_course_yml_hides_only_that_course(write_content: WriteContent) -
 def test_course_yml_unknown_keys_and_levels_are_warnings(write_content: WriteContent) -> None:
     root = write_content({"c/course.yml": "title: C\nlevel: expert\nowner: me\n"})
     catalog = load_catalog(root)
-    assert codes(catalog) == [("course.yml", 2, 8, "unknown-level"), ("course.yml", 3, 1, "unknown-key")]
+    assert codes(catalog) == [
+        ("course.yml", 2, 8, "unknown-level"),
+        ("course.yml", 3, 1, "unknown-key"),
+    ]
     assert catalog.course("c").level == "expert"
 
 

@@ -17,7 +17,9 @@ def test_db_upgrade_builds_the_schema_at_head(make_app: MakeApp, tmp_path: Path)
     app = make_app(DATABASE_URL=f"sqlite:///{database}")
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    heads = sorted(path.stem.split("_")[0] for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"))
+    heads = sorted(
+        path.stem.split("_")[0] for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py")
+    )
     with sqlite3.connect(database) as connection:
         (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     assert version.startswith(heads[-1])
@@ -37,7 +39,11 @@ def test_app_creation_touches_no_schema(make_app: MakeApp, tmp_path: Path) -> No
 def test_no_create_all_in_the_application() -> None:
     for path in (PROJECT_ROOT / "app").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        calls = [node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+        calls = [
+            node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        ]
         assert "create_all" not in calls, path
 
 

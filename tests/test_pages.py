@@ -57,9 +57,12 @@ def test_lesson_page_has_everything_a_reader_needs(client) -> None:
     response = client.get(LESSON)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    lesson = client.application.extensions["content"].catalog().course(
-        "flask-fundamentals"
-    ).lesson("what-micro-means")
+    lesson = (
+        client.application.extensions["content"]
+        .catalog()
+        .course("flask-fundamentals")
+        .lesson("what-micro-means")
+    )
     elements = Elements(html)
 
     title = str(escape(lesson.title))
@@ -95,9 +98,13 @@ def test_first_and_last_lessons_have_one_neighbour(sample_app: Flask) -> None:
     client = sample_app.test_client()
     first = Elements(client.get("/courses/demo/first/").get_data(as_text=True))
     last = Elements(client.get("/courses/demo/third/").get_data(as_text=True))
-    assert [a["href"] for a in first.named("a") if a.get("rel") == "next"] == ["/courses/demo/second/"]
+    assert [a["href"] for a in first.named("a") if a.get("rel") == "next"] == [
+        "/courses/demo/second/"
+    ]
     assert [a for a in first.named("a") if a.get("rel") == "prev"] == []
-    assert [a["href"] for a in last.named("a") if a.get("rel") == "prev"] == ["/courses/demo/second/"]
+    assert [a["href"] for a in last.named("a") if a.get("rel") == "prev"] == [
+        "/courses/demo/second/"
+    ]
     assert [a for a in last.named("a") if a.get("rel") == "next"] == []
 
 
@@ -127,7 +134,9 @@ def test_unknown_and_forbidden_paths_are_404(client, path: str) -> None:
     assert "We couldn&#39;t find that page" in response.get_data(as_text=True)
 
 
-def test_course_images_are_served_with_a_sandbox(make_app: MakeApp, write_content: WriteContent) -> None:
+def test_course_images_are_served_with_a_sandbox(
+    make_app: MakeApp, write_content: WriteContent
+) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
     files = dict(SAMPLE_COURSE)
     files.update(
@@ -161,7 +170,9 @@ def test_broken_lesson_is_404_for_learners_and_explained_in_debug(
     assert learner.get("/courses/demo/first/").status_code == 200
     # the course skips the broken lesson: first → third
     first = Elements(learner.get("/courses/demo/first/").get_data(as_text=True))
-    assert [a["href"] for a in first.named("a") if a.get("rel") == "next"] == ["/courses/demo/third/"]
+    assert [a["href"] for a in first.named("a") if a.get("rel") == "next"] == [
+        "/courses/demo/third/"
+    ]
 
     author = make_app(root, DEBUG=True).test_client()
     response = author.get("/courses/demo/second/")
@@ -175,13 +186,17 @@ def test_debug_pages_show_content_warnings(make_app: MakeApp, write_content: Wri
     files["demo/03-third.md"] = "---\ncolour: blue\n---\n# Third\n"
     root = write_content(files)
     warning_text = "unknown key &#39;colour&#39;"
-    assert warning_text not in make_app(root).test_client().get("/courses/demo/third/").get_data(as_text=True)
+    assert warning_text not in make_app(root).test_client().get("/courses/demo/third/").get_data(
+        as_text=True
+    )
     author = make_app(root, DEBUG=True).test_client()
     assert warning_text in author.get("/courses/demo/third/").get_data(as_text=True)
     assert warning_text in author.get("/").get_data(as_text=True)
 
 
-def test_lesson_markdown_is_never_passed_through_jinja(make_app: MakeApp, write_content: WriteContent) -> None:
+def test_lesson_markdown_is_never_passed_through_jinja(
+    make_app: MakeApp, write_content: WriteContent
+) -> None:
     files = dict(SAMPLE_COURSE)
     files["demo/03-third.md"] = (
         "# Templates\n\nShow {{ config.SECRET_KEY }} and {% for x in range(10**9) %}.\n\n"

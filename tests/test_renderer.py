@@ -203,7 +203,7 @@ def test_code_is_highlighted_on_the_server_with_a_label() -> None:
     ("info", "lang", "highlighted"),
     [
         ("rust,ignore", "rust", True),
-        ("python run request=\"GET /hello\"", "python", True),
+        ('python run request="GET /hello"', "python", True),
         ("mermaid", "mermaid", False),
         ('python" onmouseover="x', "", False),
         ("<script>", "", False),
@@ -282,7 +282,7 @@ def test_task_list_checkboxes_have_accessible_names() -> None:
     assert "<label>" in html
     inputs = Elements(html).named("input")
     assert len(inputs) == 2 and all("disabled" in attrs for attrs in inputs)
-    assert 'Install Flask</label>' in html
+    assert "Install Flask</label>" in html
 
 
 def test_footnotes_and_strikethrough() -> None:
@@ -292,7 +292,9 @@ def test_footnotes_and_strikethrough() -> None:
 
 
 def test_words_and_code_blocks_are_counted() -> None:
-    result = render_markdown("One two three.\n\n```python\nignored words here\n```\n\n    indented\n")
+    result = render_markdown(
+        "One two three.\n\n```python\nignored words here\n```\n\n    indented\n"
+    )
     assert (result.words, result.code_blocks) == (3, 2)
 
 

@@ -7,7 +7,13 @@ from flask import Flask, session
 
 from tests.conftest import MakeApp
 
-PAGES = ["/", "/courses/flask-fundamentals/", "/courses/flask-fundamentals/what-is-flask/", "/nope", "/healthz"]
+PAGES = [
+    "/",
+    "/courses/flask-fundamentals/",
+    "/courses/flask-fundamentals/what-is-flask/",
+    "/nope",
+    "/healthz",
+]
 
 
 def add_session_route(app: Flask) -> None:
@@ -47,7 +53,12 @@ def test_local_mode_cookies_stay_insecure_after_requests(make_app: MakeApp) -> N
     app = make_app(TESTING=False)
     add_session_route(app)
     client = app.test_client()
-    for path in ["/", "/courses/flask-fundamentals/what-is-flask/", "/_test/session", "/_test/session"]:
+    for path in [
+        "/",
+        "/courses/flask-fundamentals/what-is-flask/",
+        "/_test/session",
+        "/_test/session",
+    ]:
         client.get(path)
     assert app.config["SESSION_COOKIE_SECURE"] is False
     response = client.get("/_test/session")
@@ -100,7 +111,9 @@ def test_request_body_over_one_megabyte_is_refused(make_app: MakeApp) -> None:
     assert small.status_code == 400  # within the limit, then refused for the missing token
 
 
-def test_production_errors_hide_details_and_console_is_absent(make_app: MakeApp, monkeypatch) -> None:
+def test_production_errors_hide_details_and_console_is_absent(
+    make_app: MakeApp, monkeypatch
+) -> None:
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "p" * 40)
     app = make_app(TESTING=False)

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
@@ -51,8 +51,10 @@ class RenderCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
         self.memory: dict[str, dict[str, Any]] = {}
+        self.used: set[str] = set()  # keys fetched since the last retain()
 
     def fetch(self, key: str, build: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], str]:
+        self.used.add(key)
         if key in self.memory:
             return self.memory[key], FROM_MEMORY
         value = self._read(key)
@@ -63,9 +65,9 @@ class RenderCache:
         self.memory[key] = value
         return value, source
 
-    def retain(self, keys: Iterable[str]) -> None:
-        """Forget entries the current content no longer uses (edits in debug mode)."""
-        keep = set(keys)
+    def retain_used(self) -> None:
+        """Forget entries not fetched since the last call (older versions of edited files)."""
+        keep, self.used = self.used, set()
         self.memory = {key: value for key, value in self.memory.items() if key in keep}
         if self.directory is None or not self.directory.is_dir():
             return

@@ -56,7 +56,9 @@ def parse_info(info: str) -> FenceInfo:
     word = first.group(0) if first else ""
     lang = word.lower() if LANG_RE.fullmatch(word) else ""
     rest = info[len(word) :]
-    attrs = {m.group(1): next(g for g in m.groups()[1:] if g is not None) for m in ATTR_RE.finditer(rest)}
+    attrs = {
+        m.group(1): next(g for g in m.groups()[1:] if g is not None) for m in ATTR_RE.finditer(rest)
+    }
     flags = tuple(w for w in re.split(r"[\s,{}]+", ATTR_RE.sub(" ", rest)) if w)
     return FenceInfo(lang, flags, attrs)
 
@@ -100,7 +102,8 @@ def render_code_block(code: str, fence: FenceInfo) -> str:
         caption += f'<span class="code-lang">{escape(label)}</span>'
     if title:
         caption += f'<span class="code-title">{escape(title)}</span>'
-    return f'<figure class="code-block"><figcaption class="code-caption">{caption}</figcaption>{pre}</figure>\n'
+    figcaption = f'<figcaption class="code-caption">{caption}</figcaption>'
+    return f'<figure class="code-block">{figcaption}{pre}</figure>\n'
 
 
 def pygments_css() -> str:

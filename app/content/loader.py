@@ -82,12 +82,11 @@ def display_path(path: Path) -> str:
 
 @dataclass
 class _Load:
-    """Mutable state of one load: diagnostics, cache statistics, cache keys used."""
+    """Mutable state of one load: diagnostics and cache statistics."""
 
     cache: RenderCache
     diagnostics: list[Diagnostic] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"rendered": 0, "memory": 0, "disk": 0})
-    keys: list[str] = field(default_factory=list)
 
     def report(self, path: Path, problems: list[Problem]) -> None:
         shown = display_path(path)
@@ -96,7 +95,6 @@ class _Load:
     def fetch(self, key: str, build: Any) -> dict[str, Any]:
         value, source = self.cache.fetch(key, build)
         self.counts[{FROM_MEMORY: "memory", FROM_DISK: "disk"}.get(source, "rendered")] += 1
-        self.keys.append(key)
         return value
 
 
@@ -119,7 +117,6 @@ def load_catalog(content_dir: Path, cache: RenderCache | None = None) -> Catalog
             course = _load_course(course_dir, state)
             if course is not None:
                 courses.append(course)
-        state.cache.retain(state.keys)
     stats = LoadStats(
         rendered=state.counts["rendered"],
         from_memory=state.counts["memory"],
@@ -209,13 +206,17 @@ def _order(
             message = f"lessons: {slug!r} names no lesson in this course"
             problems.append(error(line, col, "unknown-lesson", message))
         elif path in ordered:
-            problems.append(warning(line, col, "duplicate-entry", f"lessons: {slug!r} is listed twice"))
+            problems.append(
+                warning(line, col, "duplicate-entry", f"lessons: {slug!r} is listed twice")
+            )
         else:
             ordered.append(path)
     line, col = meta["lessons_key_pos"]
     for path in files:
         if path not in ordered:
-            message = f"lesson {slugs[path.name]!r} ({path.name}) is missing from lessons: and comes last"
+            message = (
+                f"lesson {slugs[path.name]!r} ({path.name}) is missing from lessons: and comes last"
+            )
             problems.append(warning(line, col, "lesson-not-listed", message))
             ordered.append(path)
     return ordered, problems
@@ -288,7 +289,7 @@ def build_lesson(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
         "problems": _dump(problems),
         "title": title,
         "summary": fields.get("summary", ""),
-        "objectives_html": [render_inline(item) for item in fields.get("objectives", ())],
+        "objectives_html": [render_inline(item, context) for item in fields.get("objectives", ())],
         "tags": list(fields.get("tags", ())),
         "minutes": minutes,
         "html": rendered.html,
@@ -325,7 +326,9 @@ def _build_course_meta(raw: bytes, slug: str, context: LinkContext) -> dict[str,
     entries = None
     if "lessons" in fields:
         nodes = doc.value_nodes["lessons"].value
-        entries = [[item, *doc.pos(node)] for item, node in zip(fields["lessons"], nodes, strict=True)]
+        entries = [
+            [item, *doc.pos(node)] for item, node in zip(fields["lessons"], nodes, strict=True)
+        ]
     description = fields.pop("description", "")
     return result | {
         "broken": False,
@@ -352,9 +355,8 @@ def decode_source(raw: bytes) -> tuple[str | None, list[Problem]]:
         return None, [error(line, col, "invalid-utf8", message)]
     text = text.removeprefix("\ufeff")
     problems: list[Problem] = []
-    for number, line_text in enumerate(text.splitlines(), start=1):
-        match = INVISIBLE_RE.search(line_text)
-        if match:
+    for number, line_text in enumerate(text.split("\n"), start=1):
+        for match in INVISIBLE_RE.finditer(line_text):
             message = f"invisible character U+{ord(match.group()):04X} removed"
             problems.append(warning(number, match.start() + 1, "invisible-character", message))
     return INVISIBLE_RE.sub("", text), problems
@@ -377,4 +379,3 @@ def _dump(problems: list[Problem]) -> list[list[Any]]:
 def _problem(row: list[Any]) -> Problem:
     line, col, severity, code, message = row
     return Problem(line, col, Severity(severity), code, message)
-

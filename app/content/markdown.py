@@ -187,7 +187,9 @@ def _keep_image_attrs(image: Token) -> None:
     image.attrs = kept
 
 
-def _resolve(url: str, ctx: LinkContext, *, is_image: bool) -> tuple[str, tuple[str, str, str] | None]:
+def _resolve(
+    url: str, ctx: LinkContext, *, is_image: bool
+) -> tuple[str, tuple[str, str, str] | None]:
     """Rewrite a relative URL for the page; return the reference to check, if any."""
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or url.startswith("/"):
@@ -311,7 +313,7 @@ def markdown_parser() -> MarkdownIt:
 def _new_env(body: str, ctx: LinkContext | None) -> dict[str, Any]:
     return {
         "link_context": ctx or LinkContext(),
-        "source_lines": body.splitlines(),
+        "source_lines": body.split("\n"),
         "toc": [],
         "heading_ids": [],
         "links": [],
@@ -336,6 +338,6 @@ def render_markdown(body: str, ctx: LinkContext | None = None) -> Rendered:
     )
 
 
-def render_inline(text: str) -> str:
+def render_inline(text: str, ctx: LinkContext | None = None) -> str:
     """Inline markdown (``code``, *emphasis*, links) for one-line fields like objectives."""
-    return markdown_parser().renderInline(text, _new_env(text, None))
+    return markdown_parser().renderInline(text, _new_env(text, ctx))

@@ -57,13 +57,13 @@ class FrontMatterSplit:
 
 def split_front_matter(text: str) -> tuple[FrontMatterSplit | None, list[Problem]]:
     """Separate a leading ``---`` ... ``---`` block from the markdown body."""
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")
     if not lines or lines[0].rstrip() != "---":
         return FrontMatterSplit(None, text, 0), []
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            body = "".join(lines[index + 1 :])
-            return FrontMatterSplit("".join(lines[1:index]), body, index + 1), []
+            body = "\n".join(lines[index + 1 :])
+            return FrontMatterSplit("\n".join(lines[1:index]) + "\n", body, index + 1), []
     problem = error(
         1, 1, "front-matter-unclosed", "front matter opened by '---' on line 1 is never closed"
     )

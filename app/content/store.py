@@ -18,7 +18,8 @@ class ContentStore:
     """Holds the current ``Catalog``; thread-safe, cheap to read.
 
     With ``auto_reload`` (debug mode) each read compares a fingerprint of the content
-    tree (names, sizes, modification times) and reloads when it changed; unchanged
+    tree (every file's name, size and modification time; images too, since a new image
+    settles a missing-image warning) and reloads when it changed; unchanged
     files come from the cache, so only edited lessons are rendered again.
     """
 
@@ -38,6 +39,7 @@ class ContentStore:
             fingerprint = self._tree_fingerprint() if self.auto_reload else None
             if self._catalog is None or fingerprint != self._fingerprint:
                 self._catalog = load_catalog(self.content_dir, self.cache)
+                self.cache.retain_used()
                 self._fingerprint = fingerprint
                 self._log(self._catalog)
             return self._catalog
@@ -49,9 +51,8 @@ class ContentStore:
         for root, dirs, files in os.walk(self.content_dir):
             dirs.sort()
             for name in sorted(files):
-                if name.endswith((".md", ".yml")):
-                    stat = os.stat(os.path.join(root, name))
-                    entries.append((os.path.join(root, name), stat.st_mtime_ns, stat.st_size))
+                stat = os.stat(os.path.join(root, name))
+                entries.append((os.path.join(root, name), stat.st_mtime_ns, stat.st_size))
         return tuple(entries)
 
     def _log(self, catalog: Catalog) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
-from app.content.loader import SLUG_PATTERN
+from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import talisman
@@ -44,8 +46,8 @@ def catalog_page() -> ResponseReturnValue:
 @bp.get("/courses/<slug:course_slug>/")
 def course_page(course_slug: str) -> ResponseReturnValue:
     course = _course_or_404(course_slug)
-    marker = f"/{course.slug}/"
-    diagnostics = [d for d in catalog().diagnostics if marker in d.path]
+    folder = display_path(course.path)
+    diagnostics = [d for d in catalog().diagnostics if Path(d.path).is_relative_to(folder)]
     return render_template(
         "lessons/course.html",
         course=course,
@@ -63,8 +65,8 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
             return render_template("lessons/broken.html", course=course, broken=broken), 500
         abort(404)
     previous, following = course.neighbours(lesson.slug)
-    suffix = f"/{course.slug}/{lesson.file_name}"
-    diagnostics = [d for d in catalog().diagnostics if d.path.endswith(suffix)]
+    source = display_path(course.path / lesson.file_name)
+    diagnostics = [d for d in catalog().diagnostics if d.path == source]
     return render_template(
         "lessons/lesson.html",
         course=course,
@@ -79,8 +81,13 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
 @bp.get("/courses/<slug:course_slug>/<image_path:asset>")
 @talisman(content_security_policy=ASSET_CONTENT_SECURITY_POLICY)
 def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
-    """Images from a course folder; ``send_from_directory`` refuses paths that escape it."""
+    """Images from a course folder; ``send_from_directory`` refuses paths that escape it.
+
+    Hidden and ``_``-prefixed folders are drafts, as for lessons, and are never served.
+    """
     course = _course_or_404(course_slug)
+    if any(part.startswith((".", "_")) for part in asset.split("/")):
+        abort(404)
     return send_from_directory(course.path, asset)
 
 
