@@ -72,39 +72,40 @@
     });
   }
 
-  /* Highlight the TOC entry of the section being read. */
+  /* Highlight the TOC entry of the section being read: the last heading above the
+     reading line (a little below the sticky header). */
   function trackCurrentSection() {
     var links = Array.prototype.slice.call(document.querySelectorAll(".toc-list a[href^='#']"));
-    if (!links.length || !("IntersectionObserver" in window)) return;
-    var byId = {};
-    var headings = [];
+    if (!links.length) return;
+    var sections = [];
     links.forEach(function (link) {
       var heading = document.getElementById(decodeURIComponent(link.hash.slice(1)));
-      if (heading) {
-        byId[heading.id] = link;
-        headings.push(heading);
-      }
+      if (heading) sections.push({ heading: heading, link: link });
     });
-    var visible = {};
-    function setCurrent(id) {
-      links.forEach(function (link) { link.removeAttribute("aria-current"); });
-      if (id && byId[id]) byId[id].setAttribute("aria-current", "true");
+    var current = null;
+    var pending = false;
+    function update() {
+      pending = false;
+      var line = Math.min(window.innerHeight * 0.3, 200);
+      var active = null;
+      for (var i = 0; i < sections.length; i++) {
+        if (sections[i].heading.getBoundingClientRect().top <= line) active = sections[i];
+        else break;
+      }
+      if (active === current) return;
+      if (current) current.link.removeAttribute("aria-current");
+      if (active) active.link.setAttribute("aria-current", "true");
+      current = active;
     }
-    var observer = new IntersectionObserver(function (entries) {
-      entries.forEach(function (entry) { visible[entry.target.id] = entry.isIntersecting; });
-      var current = null;
-      for (var i = 0; i < headings.length; i++) {
-        if (visible[headings[i].id]) { current = headings[i].id; break; }
+    function schedule() {
+      if (!pending) {
+        pending = true;
+        window.requestAnimationFrame(update);
       }
-      if (!current) {
-        /* No heading in view: the last one above the viewport is the section being read. */
-        for (var j = headings.length - 1; j >= 0; j--) {
-          if (headings[j].getBoundingClientRect().top < 0) { current = headings[j].id; break; }
-        }
-      }
-      setCurrent(current);
-    }, { rootMargin: "-56px 0px -55% 0px" });
-    headings.forEach(function (heading) { observer.observe(heading); });
+    }
+    window.addEventListener("scroll", schedule, { passive: true });
+    window.addEventListener("resize", schedule);
+    update();
   }
 
   /* Closing the TOC after a jump keeps the section in view on small screens. */
