@@ -8,7 +8,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
 
-.PHONY: prepare run dev test lint format check-content css clean
+.PHONY: prepare run dev test bench lint format check-content css clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,18 @@ prepare: $(VENV)/.runtime-installed
 
 run: prepare
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket \
+		--access-logfile - 'app:create_app()'
 
 dev: prepare
 	$(BIN)/flask --debug run --port $(PORT)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lesson page vs bare Flask on the same gunicorn settings; prints JSON with ratios.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.perf.bench_pages
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
