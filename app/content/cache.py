@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
 KEY_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "Pygments", "PyYAML")
-SOURCE = "rendered"
+# Where ``fetch`` found a value (LoadStats counts each).
+RENDERED = "rendered"
 FROM_MEMORY = "memory"
 FROM_DISK = "disk"
 
@@ -60,7 +61,7 @@ class RenderCache:
         value = self._read(key)
         source = FROM_DISK
         if value is None:
-            value, source = build(), SOURCE
+            value, source = build(), RENDERED
             self._write(key, value)
         self.memory[key] = value
         return value, source

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.content.cache import FROM_DISK, FROM_MEMORY, RenderCache, cache_key
+from app.content.cache import FROM_DISK, FROM_MEMORY, RENDERED, RenderCache, cache_key
 from app.content.diagnostics import Diagnostic, Problem, Severity, error, warning
 from app.content.markdown import LinkContext, render_inline, render_markdown
 from app.content.metadata import (
@@ -86,7 +86,9 @@ class _Load:
 
     cache: RenderCache
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {"rendered": 0, "memory": 0, "disk": 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {RENDERED: 0, FROM_MEMORY: 0, FROM_DISK: 0}
+    )
 
     def report(self, path: Path, problems: list[Problem]) -> None:
         shown = display_path(path)
@@ -94,7 +96,7 @@ class _Load:
 
     def fetch(self, key: str, build: Any) -> dict[str, Any]:
         value, source = self.cache.fetch(key, build)
-        self.counts[{FROM_MEMORY: "memory", FROM_DISK: "disk"}.get(source, "rendered")] += 1
+        self.counts[source] += 1
         return value
 
 
@@ -118,9 +120,9 @@ def load_catalog(content_dir: Path, cache: RenderCache | None = None) -> Catalog
             if course is not None:
                 courses.append(course)
     stats = LoadStats(
-        rendered=state.counts["rendered"],
-        from_memory=state.counts["memory"],
-        from_disk=state.counts["disk"],
+        rendered=state.counts[RENDERED],
+        from_memory=state.counts[FROM_MEMORY],
+        from_disk=state.counts[FROM_DISK],
         milliseconds=(time.perf_counter() - started) * 1000,
     )
     return Catalog(tuple(courses), tuple(sorted(state.diagnostics)), stats)

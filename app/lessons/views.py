@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, send_from_dire
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
+from app.content.diagnostics import Diagnostic
 from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course
 from app.content.validation import IMAGE_SUFFIXES
@@ -46,12 +47,8 @@ def catalog_page() -> ResponseReturnValue:
 @bp.get("/courses/<slug:course_slug>/")
 def course_page(course_slug: str) -> ResponseReturnValue:
     course = _course_or_404(course_slug)
-    folder = display_path(course.path)
-    diagnostics = [d for d in catalog().diagnostics if Path(d.path).is_relative_to(folder)]
     return render_template(
-        "lessons/course.html",
-        course=course,
-        diagnostics=diagnostics if current_app.debug else [],
+        "lessons/course.html", course=course, diagnostics=_authoring_diagnostics(course.path)
     )
 
 
@@ -65,8 +62,6 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
             return render_template("lessons/broken.html", course=course, broken=broken), 500
         abort(404)
     previous, following = course.neighbours(lesson.slug)
-    source = display_path(course.path / lesson.file_name)
-    diagnostics = [d for d in catalog().diagnostics if d.path == source]
     return render_template(
         "lessons/lesson.html",
         course=course,
@@ -74,7 +69,7 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         previous=previous,
         following=following,
         position=course.lessons.index(lesson) + 1,
-        diagnostics=diagnostics if current_app.debug else [],
+        diagnostics=_authoring_diagnostics(course.path / lesson.file_name),
     )
 
 
@@ -89,6 +84,14 @@ def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
     if any(part.startswith((".", "_")) for part in asset.split("/")):
         abort(404)
     return send_from_directory(course.path, asset)
+
+
+def _authoring_diagnostics(path: Path) -> list[Diagnostic]:
+    """In debug mode, the content problems in ``path`` (a file, or a folder's files)."""
+    if not current_app.debug:
+        return []
+    shown = Path(display_path(path))
+    return [d for d in catalog().diagnostics if Path(d.path).is_relative_to(shown)]
 
 
 def _course_or_404(slug: str) -> Course:
