@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from markupsafe import escape
+from werkzeug.exceptions import NotFound
 
 from tests.conftest import SAMPLE_COURSE, MakeApp, WriteContent
 from tests.test_renderer import Elements
@@ -215,9 +216,9 @@ def test_json_errors_under_api(client) -> None:
     assert response.get_json() == {
         "error": "Not Found",
         "status": 404,
-        "message": response.get_json()["message"],
+        "message": NotFound.description,
     }
-    assert response.get_json()["message"]
+    assert response.content_type == "application/json"
 
 
 def test_json_errors_for_json_clients(client) -> None:
