@@ -27,7 +27,9 @@ def test_db_upgrade_builds_the_schema_at_head(make_app: MakeApp, tmp_path: Path)
     assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
 
 
-def test_app_creation_touches_no_schema(make_app: MakeApp, tmp_path: Path) -> None:
+def test_serving_applies_no_migrations(make_app: MakeApp, tmp_path: Path) -> None:
+    """Schema changes come only from `flask db upgrade`: starting and serving leave no
+    tables behind (not even alembic_version)."""
     database = tmp_path / "untouched.db"
     app = make_app(DATABASE_URL=f"sqlite:///{database}")
     app.test_client().get("/")
