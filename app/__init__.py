@@ -23,11 +23,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, mode, config)
     _configure_logging(app)
 
-    from app import assets, cli, database, errors, security
+    from app import assets, cli, database, errors, quiz_types, security
     from app.lessons import store
 
     database.init_app(app)
     security.init_app(app)
+    quiz_types.init_app(app)
     store.init_app(app)
     assets.init_app(app)
     errors.init_app(app)

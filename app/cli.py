@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -21,22 +24,37 @@ def content_cli() -> None:
 
 @content_cli.command("check")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: path:line:col lines and a summary; json: only a JSON array on stdout.",
+)
 @with_appcontext
-def check(strict: bool) -> None:
-    """Print every content problem as path:line:col; exit 1 on errors.
+def check(strict: bool, output_format: str) -> None:
+    """Validate the whole content tree; exit 1 on errors (with --strict, on warnings too).
 
-    With --strict, warnings fail the check too (for CI).
+    Uses the same validator as the site, so what passes here serves as checked.
     """
     store = content_store()
-    catalog = load_catalog(store.content_dir, store.cache)  # not logged: printed below
-    for diagnostic in catalog.diagnostics:
-        click.echo(str(diagnostic))
-    lessons = sum(len(course.lessons) for course in catalog.courses)
+    catalog = load_catalog(store.content_dir, store.cache, store.registry)  # printed below
     errors, warnings = len(catalog.errors), len(catalog.warnings)
-    click.echo(
-        f"{len(catalog.courses)} course(s), {lessons} lesson(s): "
-        f"{errors} error(s), {warnings} warning(s)"
-    )
+    if output_format == "json":
+        rows = [asdict(d) | {"severity": str(d.severity)} for d in catalog.diagnostics]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for diagnostic in catalog.diagnostics:
+            click.echo(str(diagnostic))
+        lessons = sum(len(course.lessons) for course in catalog.courses)
+        questions = sum(
+            len(lesson.questions) for course in catalog.courses for lesson in course.lessons
+        )
+        click.echo(
+            f"{len(catalog.courses)} course(s), {lessons} lesson(s), {questions} question(s): "
+            f"{errors} error(s), {warnings} warning(s)"
+        )
     if errors or (strict and warnings):
         raise SystemExit(1)
 

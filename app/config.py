@@ -31,6 +31,7 @@ class BaseConfig:
     SITE_URL = ""  # e.g. https://learn.example.org; empty: canonical links use the request host
     CONTENT_DIR = str(PROJECT_ROOT / "content")
     CONTENT_AUTO_RELOAD: bool | None = None  # None: follow app.debug
+    QUIZ_TYPES: tuple[type, ...] = ()  # question types added to the six built-in ones
     DATABASE_URL = ""  # empty: SQLite file in the instance folder
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 1024 * 1024

@@ -100,6 +100,8 @@ SAMPLE_COURSE: dict[str, str | bytes] = {
         summary: The first one.
         objectives:
           - Use `code` in an objective
+          - Read the setup section
+          - Answer the check
         tags: [one]
         ---
         Intro paragraph.
@@ -111,15 +113,38 @@ SAMPLE_COURSE: dict[str, str | bytes] = {
         ### Install
 
         Text.
+
+        ## Check
+
+        ```quiz id=first-pick
+        Which framework is this course about?
+
+        - [x] Flask
+        - [ ] Rails
+          > Rails is a Ruby framework.
+
+        explain: The course teaches Flask.
+        ```
         """,
     "demo/02-second.md": """
         ---
         title: Second lesson
         summary: The second one.
+        objectives:
+          - Read the details
+          - Go back to the first lesson
+          - Answer the check
         ---
         ## Details
 
         Back to [the first](01-first.md).
+
+        ```quiz id=second-number
+        How many lessons does the demo course have?
+
+        answer: 3
+        explain: First, second and third.
+        ```
         """,
     "demo/03-third.md": """
         # Third lesson

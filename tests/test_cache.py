@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.content import load_catalog
 from app.content.cache import RenderCache
+from app.content.loader import load_catalog
 from app.content.store import ContentStore
 from tests.conftest import MakeApp
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.content import load_catalog
 from app.content.highlight import parse_info
+from app.content.loader import load_catalog
 from app.content.markdown import LinkContext, render_markdown
 from app.content.reading import reading_minutes
 from tests.conftest import WriteContent

@@ -1,7 +1,8 @@
 """Rendered-content cache: in memory for this process, and on disk across restarts.
 
 Entries are keyed by a hash of everything the output depends on: the file's bytes, the
-link context, the versions of the markdown libraries and the source of this package.
+link context, the versions of the markdown libraries and the source of the content and
+quiz packages.
 So a key never goes stale; a changed input simply asks for a different key.
 """
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
 KEY_PACKAGES = ("markdown-it-py", "mdit-py-plugins", "Pygments", "PyYAML")
+SOURCE_PACKAGES = ("content", "quiz_types")  # folders of app/ whose code shapes the output
 # Where ``fetch`` found a value (LoadStats counts each).
 RENDERED = "rendered"
 FROM_MEMORY = "memory"
@@ -30,12 +32,14 @@ FROM_DISK = "disk"
 
 @lru_cache(maxsize=1)
 def renderer_fingerprint() -> str:
-    """Changes whenever a dependency version or this package's code changes."""
+    """Changes whenever a dependency version or the code of those packages changes."""
     digest = hashlib.sha256(f"format={CACHE_FORMAT}".encode())
     for package in KEY_PACKAGES:
         digest.update(f"{package}={version(package)}".encode())
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + source.read_bytes())
+    app_dir = Path(__file__).parent.parent
+    for folder in SOURCE_PACKAGES:
+        for source in sorted((app_dir / folder).glob("*.py")):
+            digest.update(f"{folder}/{source.name}".encode() + source.read_bytes())
     return digest.hexdigest()
 
 

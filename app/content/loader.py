@@ -10,13 +10,13 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.content.cache import FROM_DISK, FROM_MEMORY, RENDERED, RenderCache, cache_key
 from app.content.diagnostics import Diagnostic, Problem, Severity, error, warning
-from app.content.markdown import LinkContext, render_inline, render_markdown
+from app.content.markdown import LinkContext, problem_row, render_inline, render_markdown
 from app.content.metadata import (
     COURSE_FIELDS,
     LESSON_FIELDS,
@@ -26,8 +26,10 @@ from app.content.metadata import (
 )
 from app.content.model import (
     BrokenLesson,
+    BrokenQuestion,
     Catalog,
     Course,
+    KnowledgeCheck,
     Lesson,
     LinkRef,
     LoadStats,
@@ -35,11 +37,14 @@ from app.content.model import (
 )
 from app.content.reading import reading_minutes
 from app.content.validation import check_links
+from app.quiz_types import DEFAULT_REGISTRY, Registry
+from app.quiz_types.spec import QuizSpec
 
 log = logging.getLogger(__name__)
 
 COURSE_FILE = "course.yml"
 MAX_FILE_BYTES = 1024 * 1024
+MIN_OBJECTIVES = 3
 PREFIX_RE = re.compile(r"^(\d+)-")
 SLUG_PATTERN = r"[A-Za-z0-9_-]+"
 SLUG_RE = re.compile(SLUG_PATTERN)
@@ -85,6 +90,7 @@ class _Load:
     """Mutable state of one load: diagnostics and cache statistics."""
 
     cache: RenderCache
+    registry: Registry = field(default_factory=lambda: DEFAULT_REGISTRY)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: {RENDERED: 0, FROM_MEMORY: 0, FROM_DISK: 0}
@@ -100,10 +106,12 @@ class _Load:
         return value
 
 
-def load_catalog(content_dir: Path, cache: RenderCache | None = None) -> Catalog:
-    """Load every course below ``content_dir``."""
+def load_catalog(
+    content_dir: Path, cache: RenderCache | None = None, registry: Registry | None = None
+) -> Catalog:
+    """Load every course below ``content_dir``; quiz blocks are parsed by ``registry``."""
     started = time.perf_counter()
-    state = _Load(cache or RenderCache(None))
+    state = _Load(cache or RenderCache(None), registry or DEFAULT_REGISTRY)
     courses: list[Course] = []
     if not content_dir.is_dir():
         problem = error(1, 1, "content-missing", "content directory does not exist")
@@ -172,6 +180,7 @@ def _load_course(course_dir: Path, state: _Load) -> Course | None:
             lessons.append(lesson)
             links_by_file[path.name] = links
 
+    lessons = _drop_duplicate_ids(lessons, course_dir, state)
     broken_files = frozenset(lesson.file_name for lesson in broken)
     for lesson in lessons:
         links = links_by_file[lesson.file_name]
@@ -188,6 +197,39 @@ def _load_course(course_dir: Path, state: _Load) -> Course | None:
         broken=tuple(broken),
         path=course_dir,
     )
+
+
+def _drop_duplicate_ids(lessons: list[Lesson], course_dir: Path, state: _Load) -> list[Lesson]:
+    """A question id is unique in its course; later duplicates are errors and left out."""
+    first: dict[str, tuple[str, int]] = {}
+    result: list[Lesson] = []
+    for lesson in lessons:
+        checks: list[KnowledgeCheck] = []
+        for check in lesson.checks:
+            items: list[QuizSpec | BrokenQuestion] = []
+            for item in check.items:
+                if item.id and item.id in first:
+                    file_name, line = first[item.id]
+                    where = (
+                        f"line {line}" if file_name == lesson.file_name else f"{file_name}:{line}"
+                    )
+                    problem = error(
+                        item.line,
+                        item.id_col,
+                        "duplicate-id",
+                        f"duplicate id {item.id!r} (first at {where})",
+                    )
+                    state.report(course_dir / lesson.file_name, [problem])
+                    diagnostic = state.diagnostics[-1]
+                    if isinstance(item, QuizSpec):
+                        item = BrokenQuestion(item.id, item.line, item.col, item.id_col, ())
+                    item = replace(item, diagnostics=(*item.diagnostics, diagnostic))
+                elif item.id:
+                    first[item.id] = (lesson.file_name, item.line)
+                items.append(item)
+            checks.append(replace(check, items=tuple(items)))
+        result.append(replace(lesson, checks=tuple(checks)))
+    return result
 
 
 def _order(
@@ -230,8 +272,10 @@ def _load_lesson(
     raw = path.read_bytes()
     context = LinkContext(lesson_files=slugs, self_file=path.name)
     content_hash = _sha(raw)
-    key = cache_key("lesson", slug, content_hash, _context_fingerprint(context))
-    data = state.fetch(key, lambda: build_lesson(raw, slug, context))
+    key = cache_key(
+        "lesson", slug, content_hash, _context_fingerprint(context), state.registry.fingerprint
+    )
+    data = state.fetch(key, lambda: build_lesson(raw, slug, context, state.registry))
     problems = [_problem(p) for p in data["problems"]]
     before = len(state.diagnostics)
     state.report(path, problems)
@@ -252,14 +296,34 @@ def _load_lesson(
         words=data["words"],
         code_blocks=data["code_blocks"],
         content_hash=content_hash,
+        checks=tuple(_check_from(index, check, path) for index, check in enumerate(data["checks"])),
     )
     return lesson, [LinkRef(*ref) for ref in data["links"]]
+
+
+def _check_from(index: int, data: dict[str, Any], path: Path) -> KnowledgeCheck:
+    items: list[QuizSpec | BrokenQuestion] = []
+    shown = display_path(path)
+    for item in data["items"]:
+        if "spec" in item:
+            items.append(QuizSpec.from_dict(item["spec"]))
+        else:
+            broken = item["broken"]
+            diagnostics = tuple(_problem(row).at(shown) for row in broken["problems"])
+            items.append(
+                BrokenQuestion(
+                    broken["id"], broken["line"], broken["col"], broken["id_col"], diagnostics
+                )
+            )
+    return KnowledgeCheck(index, data["section"], tuple(items))
 
 
 # --- builders: pure functions from bytes to JSON-ready dicts (what the cache stores) -----
 
 
-def build_lesson(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
+def build_lesson(
+    raw: bytes, slug: str, context: LinkContext, registry: Registry | None = None
+) -> dict[str, Any]:
     """Parse and render one lesson file; the result is cached keyed by its inputs."""
     result: dict[str, Any] = {"slug": slug, "content_hash": _sha(raw), "broken": True}
     text, problems = decode_source(raw)
@@ -270,6 +334,7 @@ def build_lesson(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
     if split is None:
         return result | {"problems": _dump(problems)}
     fields: dict[str, Any] = {}
+    objectives_pos = (1, 1)
     if split.yaml_text is not None:
         doc, yaml_problems = parse_mapping(split.yaml_text, 2, "front matter")
         problems += yaml_problems
@@ -277,9 +342,12 @@ def build_lesson(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
             return result | {"problems": _dump(problems)}
         fields, field_problems = check_fields(doc, LESSON_FIELDS, "front matter")
         problems += field_problems
+        objectives_pos = doc.key_pos.get("objectives", (1, 1))
 
-    rendered = render_markdown(split.body, context)
+    rendered = render_markdown(split.body, context, registry)
     offset = split.body_offset
+    problems += [problem.shifted(offset) for problem in rendered.problems]
+    problems += _lesson_warnings(fields, objectives_pos, bool(rendered.checks))
     title = fields.get("title") or rendered.first_heading
     if not title:
         title = slug.replace("-", " ").capitalize()
@@ -302,7 +370,37 @@ def build_lesson(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
         "links": [
             [ref.line + offset, ref.col, ref.kind, ref.target, ref.anchor] for ref in rendered.links
         ],
+        "checks": [_shift_check(check, offset) for check in rendered.checks],
     }
+
+
+def _shift_check(check: dict[str, Any], offset: int) -> dict[str, Any]:
+    """Body-relative positions in a rendered check → file positions."""
+    items: list[dict[str, Any]] = []
+    for item in check["items"]:
+        if "spec" in item:
+            items.append({"spec": item["spec"] | {"line": item["spec"]["line"] + offset}})
+        else:
+            broken = item["broken"]
+            rows = [[row[0] + offset, *row[1:]] for row in broken["problems"]]
+            items.append({"broken": broken | {"line": broken["line"] + offset, "problems": rows}})
+    return check | {"items": items}
+
+
+def _lesson_warnings(
+    fields: dict[str, Any], objectives_pos: tuple[int, int], has_check: bool
+) -> list[Problem]:
+    """What a complete lesson has: a summary, three objectives, a knowledge check."""
+    problems: list[Problem] = []
+    if not fields.get("summary"):
+        problems.append(warning(1, 1, "missing-summary", "lesson without a summary"))
+    objectives = len(fields.get("objectives", ()))
+    if objectives < MIN_OBJECTIVES:
+        message = f"lesson has {objectives} objectives; give at least {MIN_OBJECTIVES}"
+        problems.append(warning(*objectives_pos, "few-objectives", message))
+    if not has_check:
+        problems.append(warning(1, 1, "no-knowledge-check", "lesson without a knowledge check"))
+    return problems
 
 
 def _build_course_meta(raw: bytes, slug: str, context: LinkContext) -> dict[str, Any]:
@@ -375,7 +473,7 @@ def _context_fingerprint(context: LinkContext) -> str:
 
 
 def _dump(problems: list[Problem]) -> list[list[Any]]:
-    return [[p.line, p.col, str(p.severity), p.code, p.message] for p in problems]
+    return [problem_row(p) for p in problems]
 
 
 def _problem(row: list[Any]) -> Problem:

@@ -5,7 +5,9 @@ Policy, pinned by tests:
   are not links (markdown-it's ``validateLink``);
 - output obeys our CSP: no ``style=`` attributes (table alignment becomes a class);
 - heading ids carry the ``h-`` prefix so they never clobber ids the page uses;
-- fences with the ``quiz`` info string hold answer keys and never reach the HTML;
+- fences with the ``quiz`` info string hold answer keys: they are parsed into questions
+  (``app.quiz_types``) and leave only a marker in the HTML, where the page renders
+  each knowledge check without its key;
 - lesson markdown is never passed through Jinja.
 """
 
@@ -30,9 +32,10 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from app.content.diagnostics import Problem
-from app.content.highlight import FenceInfo, parse_info, render_code_block
-from app.content.model import LinkRef, TocEntry
+from app.content.diagnostics import Problem, warning
+from app.content.highlight import LABELS, FenceInfo, lexer_for, parse_info, render_code_block
+from app.content.model import LinkRef, TocEntry, check_marker
+from app.quiz_types import DEFAULT_REGISTRY, Registry, parse_block, read_block
 
 HEADING_PREFIX = "h-"
 CALLOUT_KINDS = {"note": "Note", "tip": "Tip", "warning": "Warning"}
@@ -72,6 +75,9 @@ class Rendered:
     code_blocks: int
     links: tuple[LinkRef, ...]
     problems: tuple[Problem, ...] = ()
+    # Knowledge checks, JSON-ready: {"section": id, "items": [{"spec": {...}} or
+    # {"broken": {"id", "line", "col", "problems"}}]}; positions count from the body.
+    checks: tuple[dict[str, Any], ...] = ()
 
 
 def heading_id(anchor: str) -> str:
@@ -90,10 +96,80 @@ def _inline_text(token: Token) -> str:
 # --- core rules ---------------------------------------------------------------------------
 
 
-def _drop_quiz_fences(state: StateCore) -> None:
-    state.tokens = [
-        t for t in state.tokens if not (t.type == "fence" and parse_info(t.info).lang == QUIZ_LANG)
-    ]
+def _extract_quizzes(state: StateCore) -> None:
+    """Parse each ``quiz`` fence; a run of them becomes one knowledge-check marker."""
+    env = state.env
+    if env.get("in_quiz"):
+        return  # a question's own fragments hold no questions
+    result: list[Token] = []
+    previous_was_quiz = False
+    for token in state.tokens:
+        if token.type != "fence" or parse_info(token.info).lang != QUIZ_LANG:
+            result.append(token)
+            previous_was_quiz = False
+            continue
+        if not previous_was_quiz:
+            marker = Token("knowledge_check", "", 0)
+            marker.map, marker.level = token.map, token.level
+            marker.meta = {"index": len(env["checks"])}
+            env["checks"].append({"section": "", "items": []})
+            result.append(marker)
+        env["checks"][-1]["items"].append(_quiz_item(token, env))
+        previous_was_quiz = True
+    state.tokens = result
+
+
+def _quiz_item(token: Token, env: dict[str, Any]) -> dict[str, Any]:
+    line = (token.map[0] if token.map else 0) + 1
+    block = read_block(token.info, token.content, line, env["source_lines"], token.markup)
+    block.render_block = _fragment_renderer(env, inline=False)
+    block.render_inline = _fragment_renderer(env, inline=True)
+    spec = parse_block(block, env["quiz_registry"])
+    env["problems"].extend(block.problems)
+    if spec is not None and not block.has_errors:
+        return {"spec": spec.to_dict()}
+    located = block.attrs.get("id")
+    return {
+        "broken": {
+            "id": located.text if located else "",
+            "id_col": located.col if located else 0,
+            "line": block.line,
+            "col": block.col,
+            "problems": [problem_row(p) for p in block.problems if p.severity == "error"],
+        }
+    }
+
+
+def _fragment_renderer(env: dict[str, Any], *, inline: bool) -> Any:
+    """Render a prompt, option or explanation with this renderer; keep its findings."""
+
+    def render(text: str, line: int, col: int) -> str:
+        sub = _new_env(text, env["link_context"], env["quiz_registry"])
+        sub["in_quiz"] = True
+        md = markdown_parser()
+        html = md.renderInline(text, sub) if inline else md.render(text, sub)
+        for ref in sub["links"]:
+            env["links"].append(
+                LinkRef(ref.line + line - 1, ref.col + col - 1, ref.kind, ref.target, ref.anchor)
+            )
+        for problem in sub["problems"]:
+            env["problems"].append(
+                Problem(
+                    problem.line + line - 1,
+                    problem.col + col - 1,
+                    problem.severity,
+                    problem.code,
+                    problem.message,
+                )
+            )
+        env["words"] += sub["words"]
+        return html
+
+    return render
+
+
+def problem_row(problem: Problem) -> list[Any]:
+    return [problem.line, problem.col, str(problem.severity), problem.code, problem.message]
 
 
 def _take_leading_heading(state: StateCore) -> None:
@@ -117,6 +193,7 @@ def _collect(state: StateCore) -> None:
     ctx: LinkContext = env["link_context"]
     source_lines: list[str] = env["source_lines"]
     tokens = state.tokens
+    section = ""
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             title = _inline_text(tokens[index + 1]).strip()
@@ -124,8 +201,13 @@ def _collect(state: StateCore) -> None:
             env["heading_ids"].append(hid)
             if token.tag in ("h2", "h3"):
                 env["toc"].append(TocEntry(hid, title, int(token.tag[1])))
+                section = hid
+        elif token.type == "knowledge_check":
+            env["checks"][token.meta["index"]]["section"] = section
         elif token.type in ("fence", "code_block"):
             env["code_blocks"] += 1
+            if token.type == "fence":
+                _check_language(token, source_lines, env["problems"])
         elif token.type in ("th_open", "td_open"):
             _alignment_to_class(token)
         elif token.type == "table_open":
@@ -133,6 +215,19 @@ def _collect(state: StateCore) -> None:
         elif token.type == "inline":
             env["words"] += len(WORD_RE.findall(_inline_text(token)))
             _rewrite_urls(token, ctx, source_lines, env["links"])
+
+
+def _check_language(token: Token, source_lines: list[str], problems: list[Problem]) -> None:
+    lang = parse_info(token.info).lang
+    if not lang or lang in LABELS or lang == QUIZ_LANG or lexer_for(lang) is not None:
+        return
+    line = (token.map[0] if token.map else 0) + 1
+    source = source_lines[line - 1] if line - 1 < len(source_lines) else ""
+    marker = max(source.find(token.markup), 0)
+    col = source.find(lang, marker + len(token.markup))
+    col = col + 1 if col >= 0 else marker + len(token.markup) + 1
+    message = f"unknown code language {lang!r}; the block is shown without highlighting"
+    problems.append(warning(line, col, "unknown-language", message))
 
 
 def _alignment_to_class(token: Token) -> None:
@@ -236,6 +331,12 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     return render_code_block(tokens[idx].content, parse_info(tokens[idx].info))
 
 
+def _render_knowledge_check(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    return check_marker(tokens[idx].meta["index"])
+
+
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     return render_code_block(tokens[idx].content, FenceInfo())
 
@@ -298,21 +399,27 @@ def markdown_parser() -> MarkdownIt:
     md.use(tasklists_plugin, label=True)
     md.use(attrs_plugin, after=("image",), allowed=("width", "height"))
     md.use(container_plugin, "callout", validate=_validate_callout, render=_render_callout)
-    md.core.ruler.after("block", "drop_quiz_fences", _drop_quiz_fences)
+    md.core.ruler.after("block", "extract_quizzes", _extract_quizzes)
     md.core.ruler.push("leading_heading", _take_leading_heading)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=_slug)
     md.core.ruler.push("collect", _collect)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("knowledge_check", _render_knowledge_check)
     md.add_render_rule("heading_close", _render_heading_close)
     md.add_render_rule("table_open", _render_table_open)
     md.add_render_rule("table_close", _render_table_close)
     return md
 
 
-def _new_env(body: str, ctx: LinkContext | None) -> dict[str, Any]:
+def _new_env(
+    body: str, ctx: LinkContext | None, registry: Registry | None = None
+) -> dict[str, Any]:
     return {
         "link_context": ctx or LinkContext(),
+        "quiz_registry": registry or DEFAULT_REGISTRY,
+        "problems": [],
+        "checks": [],
         "source_lines": body.split("\n"),
         "toc": [],
         "heading_ids": [],
@@ -323,9 +430,11 @@ def _new_env(body: str, ctx: LinkContext | None) -> dict[str, Any]:
     }
 
 
-def render_markdown(body: str, ctx: LinkContext | None = None) -> Rendered:
+def render_markdown(
+    body: str, ctx: LinkContext | None = None, registry: Registry | None = None
+) -> Rendered:
     """Render one markdown body (front matter already removed)."""
-    env = _new_env(body, ctx)
+    env = _new_env(body, ctx, registry)
     html = markdown_parser().render(body, env)
     return Rendered(
         html=html,
@@ -335,6 +444,8 @@ def render_markdown(body: str, ctx: LinkContext | None = None) -> Rendered:
         words=env["words"],
         code_blocks=env["code_blocks"],
         links=tuple(env["links"]),
+        problems=tuple(env["problems"]),
+        checks=tuple(env["checks"]),
     )
 
 

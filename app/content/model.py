@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.content.diagnostics import Diagnostic
+from app.quiz_types.spec import QuizSpec
+
+# Where the renderer left a knowledge check in a lesson's HTML (raw HTML is off in
+# lessons, so authors cannot write this marker themselves).
+CHECK_MARKER_RE = re.compile(r"<!--knowledge-check:(\d+)-->\n?")
+
+
+def check_marker(index: int) -> str:
+    return f"<!--knowledge-check:{index}-->\n"
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,34 @@ class LinkRef:
 
 
 @dataclass(frozen=True)
+class BrokenQuestion:
+    """A quiz block with an error: left out for learners, shown to authors in debug mode."""
+
+    id: str
+    line: int
+    col: int
+    id_col: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeCheck:
+    """A run of quiz blocks separated only by blank lines, under one heading."""
+
+    index: int
+    section: str  # id of the h2/h3 the check sits under ("" before the first heading)
+    items: tuple[QuizSpec | BrokenQuestion, ...]
+
+    @property
+    def questions(self) -> tuple[QuizSpec, ...]:
+        return tuple(item for item in self.items if isinstance(item, QuizSpec))
+
+    @property
+    def broken(self) -> tuple[BrokenQuestion, ...]:
+        return tuple(item for item in self.items if isinstance(item, BrokenQuestion))
+
+
+@dataclass(frozen=True)
 class Lesson:
     course_slug: str
     slug: str
@@ -46,6 +84,27 @@ class Lesson:
     words: int
     code_blocks: int
     content_hash: str
+    checks: tuple[KnowledgeCheck, ...] = ()
+
+    @property
+    def questions(self) -> tuple[QuizSpec, ...]:
+        return tuple(question for check in self.checks for question in check.questions)
+
+    def question(self, question_id: str) -> QuizSpec | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    @property
+    def body_parts(self) -> tuple[str | KnowledgeCheck, ...]:
+        """The HTML cut at each knowledge check: text, check, text, ..."""
+        parts: list[str | KnowledgeCheck] = []
+        pieces = CHECK_MARKER_RE.split(self.html)
+        for position, piece in enumerate(pieces):
+            if position % 2 == 0:
+                if piece:
+                    parts.append(piece)
+            elif int(piece) < len(self.checks):
+                parts.append(self.checks[int(piece)])
+        return tuple(parts)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.content.cache import RenderCache
 from app.content.loader import load_catalog
 from app.content.model import Catalog
+from app.quiz_types import DEFAULT_REGISTRY, Registry
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,15 @@ class ContentStore:
     files come from the cache, so only edited lessons are rendered again.
     """
 
-    def __init__(self, content_dir: Path, cache_dir: Path | None, auto_reload: bool) -> None:
+    def __init__(
+        self,
+        content_dir: Path,
+        cache_dir: Path | None,
+        auto_reload: bool,
+        registry: Registry = DEFAULT_REGISTRY,
+    ) -> None:
         self.content_dir = content_dir
+        self.registry = registry
         self.auto_reload = auto_reload
         self.cache = RenderCache(cache_dir)
         self._lock = threading.Lock()
@@ -38,7 +46,7 @@ class ContentStore:
         with self._lock:
             fingerprint = self._tree_fingerprint() if self.auto_reload else None
             if self._catalog is None or fingerprint != self._fingerprint:
-                self._catalog = load_catalog(self.content_dir, self.cache)
+                self._catalog = load_catalog(self.content_dir, self.cache, self.registry)
                 self.cache.retain_used()
                 self._fingerprint = fingerprint
                 self._log(self._catalog)

@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from app.content.model import Catalog
 from app.content.store import ContentStore
+from app.quiz_types import registry_for
 
 EXTENSION_KEY = "content"
 
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
         content_dir=Path(app.config["CONTENT_DIR"]),
         cache_dir=Path(app.instance_path) / "render-cache",
         auto_reload=app.debug if auto_reload is None else bool(auto_reload),
+        registry=registry_for(app),
     )
 
 

@@ -14,6 +14,7 @@ from app.content.model import Course
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import talisman
 from app.lessons.store import catalog
+from app.quiz_types import public_options, registry_for
 from app.security import ASSET_CONTENT_SECURITY_POLICY
 
 bp = Blueprint("lessons", __name__)
@@ -37,6 +38,12 @@ class SlugConverter(BaseConverter):
 def _register_converters(state) -> None:  # noqa: ANN001 - Flask's setup state
     state.app.url_map.converters["image_path"] = ImagePathConverter
     state.app.url_map.converters["slug"] = SlugConverter
+
+
+@bp.app_template_global("quiz_options")
+def quiz_options(question):  # noqa: ANN001, ANN201 - a QuizSpec in, (id, html) pairs out
+    """Options in display order, without the key (see ``public_options``)."""
+    return public_options(question)
 
 
 @bp.get("/")
@@ -70,6 +77,7 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         following=following,
         position=course.lessons.index(lesson) + 1,
         diagnostics=_authoring_diagnostics(course.path / lesson.file_name),
+        quiz_labels={key: kind.label for key, kind in registry_for(current_app).items()},
     )
 
 
