@@ -344,8 +344,8 @@ def build_lesson(
         problems += field_problems
         objectives_pos = doc.key_pos.get("objectives", (1, 1))
 
-    rendered = render_markdown(split.body, context, registry)
     offset = split.body_offset
+    rendered = render_markdown(split.body, context, registry, offset)
     problems += [problem.shifted(offset) for problem in rendered.problems]
     problems += _lesson_warnings(fields, objectives_pos, bool(rendered.checks))
     title = fields.get("title") or rendered.first_heading

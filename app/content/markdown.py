@@ -121,7 +121,9 @@ def _extract_quizzes(state: StateCore) -> None:
 
 def _quiz_item(token: Token, env: dict[str, Any]) -> dict[str, Any]:
     line = (token.map[0] if token.map else 0) + 1
-    block = read_block(token.info, token.content, line, env["source_lines"], token.markup)
+    block = read_block(
+        token.info, token.content, line, env["source_lines"], token.markup, env["line_offset"]
+    )
     block.render_block = _fragment_renderer(env, inline=False)
     block.render_inline = _fragment_renderer(env, inline=True)
     spec = parse_block(block, env["quiz_registry"])
@@ -418,6 +420,7 @@ def _new_env(
     return {
         "link_context": ctx or LinkContext(),
         "quiz_registry": registry or DEFAULT_REGISTRY,
+        "line_offset": 0,
         "problems": [],
         "checks": [],
         "source_lines": body.split("\n"),
@@ -431,10 +434,18 @@ def _new_env(
 
 
 def render_markdown(
-    body: str, ctx: LinkContext | None = None, registry: Registry | None = None
+    body: str,
+    ctx: LinkContext | None = None,
+    registry: Registry | None = None,
+    line_offset: int = 0,
 ) -> Rendered:
-    """Render one markdown body (front matter already removed)."""
+    """Render one markdown body (front matter already removed).
+
+    Positions in the result count from the body; ``line_offset`` (the front matter's
+    lines) is used only where a message names another line of the file.
+    """
     env = _new_env(body, ctx, registry)
+    env["line_offset"] = line_offset
     html = markdown_parser().render(body, env)
     return Rendered(
         html=html,

@@ -68,11 +68,16 @@ class QuizBlock:
     hints: list[Located] = field(default_factory=list)
     explain: Located | None = None
     problems: list[Problem] = field(default_factory=list)
+    line_offset: int = 0  # lines before the body in the file, for messages naming a line
     render_block: Renderer = lambda text, line, col: ""  # noqa: E731 - replaced by the caller
     render_inline: Renderer = lambda text, line, col: ""  # noqa: E731
 
     def error(self, line: int, col: int, code: str, message: str) -> None:
         self.problems.append(error(line, col, code, message))
+
+    def file_line(self, line: int) -> int:
+        """``line`` as the author sees it in the file (positions are shifted later)."""
+        return line + self.line_offset
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -103,12 +108,16 @@ def read_block(
     fence_line: int,
     source_lines: list[str],
     fence_markup: str,
+    line_offset: int = 0,
 ) -> QuizBlock:
     """Read the fence whose opening line is ``fence_line`` (1-based) in ``source_lines``."""
     opening = source_lines[fence_line - 1] if fence_line - 1 < len(source_lines) else ""
     marker_at = max(opening.find(fence_markup), 0)
     block = QuizBlock(
-        line=fence_line, col=marker_at + 1, info_col=marker_at + len(fence_markup) + 1
+        line=fence_line,
+        col=marker_at + 1,
+        info_col=marker_at + len(fence_markup) + 1,
+        line_offset=line_offset,
     )
     _read_attrs(block, info, fence_line)
     lines = _lines(content, fence_line, source_lines)
@@ -284,7 +293,9 @@ def _read_body(block: QuizBlock, lines: list[Line]) -> None:
             block.error(line.number, line.col(), "misconception-without-option", message)
         elif name == "explain":
             if block.explain is not None:
-                message = f"explain: is given twice (first at line {block.explain.line})"
+                message = (
+                    f"explain: is given twice (first at line {block.file_line(block.explain.line)})"
+                )
                 block.error(line.number, line.col(), "duplicate-explain", message)
             if value == "|":
                 taken, text_block = _indented_block(lines[index:])

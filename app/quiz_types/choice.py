@@ -34,7 +34,8 @@ def _choice_options(block: QuizBlock, question_id: str) -> list[Option]:
             block.error(text.line, text.col, "empty-option", "option has no text")
             continue
         if text.text in seen:
-            message = f"option {text.text!r} is listed twice (first at line {seen[text.text]})"
+            first = block.file_line(seen[text.text])
+            message = f"option {text.text!r} is listed twice (first at line {first})"
             block.error(text.line, text.col, "duplicate-option", message)
             continue
         seen[text.text] = text.line

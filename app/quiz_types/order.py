@@ -39,7 +39,8 @@ class OrderQuestion(QuestionType):
         seen: dict[str, int] = {}
         for item in block.items:
             if item.text in seen:
-                message = f"item {item.text!r} is listed twice (first at line {seen[item.text]})"
+                first = block.file_line(seen[item.text])
+                message = f"item {item.text!r} is listed twice (first at line {first})"
                 block.error(item.line, item.col, "duplicate-option", message)
                 continue
             seen[item.text] = item.line
