@@ -686,3 +686,28 @@ def test_positions_inside_a_prompt_count_from_the_file(write_content: WriteConte
     )
     _, rows = load(write_content, body)
     assert codes(rows) == [(at(4), 61, "broken-link")]
+
+
+def test_raw_html_in_every_part_of_a_question_is_escaped(write_content: WriteContent) -> None:
+    body = """
+    ```quiz id=q
+    Pick <script>alert(1)</script> one.
+
+    - [x] <img src=x onerror=alert(1)>
+    - [ ] [link](javascript:alert(1))
+      > <b onmouseover=alert(1)>feedback</b>
+
+    hint: <iframe src=//evil>
+    explain: <style>body{}</style>
+    ```
+    """
+    lesson, _ = load(write_content, body)
+    assert lesson is not None
+    question = lesson.questions[0]
+    fragments = [question.prompt_html, question.explain_html, *question.hints_html]
+    fragments += [option.html for option in question.options]
+    fragments += [option.feedback_html for option in question.options]
+    joined = "".join(fragments)
+    for tag in ("<script", "<img", "<b ", "<iframe", "<style", 'href="javascript:'):
+        assert tag not in joined
+    assert "&lt;script&gt;" in question.prompt_html
