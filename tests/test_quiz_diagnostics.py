@@ -7,12 +7,14 @@ front matter's lines are counted (markdown-it's token maps start at the body).
 from __future__ import annotations
 
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from app.content.loader import load_catalog
 from app.content.model import BrokenQuestion, Lesson
+from app.quiz_types.free import NumberRule, parse_number_rule
 from tests.conftest import WriteContent
 
 FRONT_MATTER = """\
@@ -711,3 +713,17 @@ def test_raw_html_in_every_part_of_a_question_is_escaped(write_content: WriteCon
     for tag in ("<script", "<img", "<b ", "<iframe", "<style", 'href="javascript:'):
         assert tag not in joined
     assert "&lt;script&gt;" in question.prompt_html
+
+
+@pytest.mark.parametrize(
+    ("answer", "low", "high"),
+    [("[5, 7)", "5", "7"), ("[1,000, 2,000]", "1000", "2000"), ("[1,000;2,000]", "1000", "2000")],
+)
+def test_range_bounds_may_use_thousands_separators(answer: str, low: str, high: str) -> None:
+    rule = parse_number_rule(answer)
+    assert isinstance(rule, NumberRule)
+    assert (rule.low, rule.high) == (Decimal(low), Decimal(high))
+
+
+def test_an_ambiguous_range_is_an_error() -> None:
+    assert parse_number_rule("[1,234,567]") == "invalid number or range: '[1,234,567]'"

@@ -17,7 +17,7 @@ NUMBER_RE = re.compile(
 )
 MINUS = "\u2212"
 TOLERANCE_RE = re.compile(r"(.+?)\s*(?:±|\+-|\+/-)\s*(.+)")
-RANGE_RE = re.compile(r"([\[(])\s*(.+?)\s*(?:,\s+|;\s*|,)\s*(.+?)\s*([\])])")
+RANGE_RE = re.compile(r"([\[(])(.*)([\])])")
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -56,12 +56,13 @@ def parse_number_rule(text: str) -> NumberRule | str:
     text = text.strip()
     ranged = RANGE_RE.fullmatch(text)
     if ranged:
-        low, high = parse_number(ranged.group(2)), parse_number(ranged.group(3))
-        if low is None or high is None:
+        bounds = _split_bounds(ranged.group(2))
+        if bounds is None:
             return f"invalid number or range: {text!r}"
+        low, high = bounds
         if low > high:
             return f"invalid range {text!r}: the lower bound is above the upper bound"
-        return NumberRule(low, high, ranged.group(1) == "(", ranged.group(4) == ")")
+        return NumberRule(low, high, ranged.group(1) == "(", ranged.group(3) == ")")
     tolerance = TOLERANCE_RE.fullmatch(text)
     if tolerance:
         value, spread = parse_number(tolerance.group(1)), parse_number(tolerance.group(2))
@@ -72,6 +73,16 @@ def parse_number_rule(text: str) -> NumberRule | str:
     if value is None:
         return f"invalid number or range: {text!r}"
     return NumberRule(value, value)
+
+
+def _split_bounds(inner: str) -> tuple[Decimal, Decimal] | None:
+    """``5, 7`` or ``1,000, 2,000`` or ``1,000;2,000``: the one split where both sides parse."""
+    found: list[tuple[Decimal, Decimal]] = []
+    for match in re.finditer(r"[,;]", inner):
+        low, high = parse_number(inner[: match.start()]), parse_number(inner[match.end() :])
+        if low is not None and high is not None:
+            found.append((low, high))
+    return found[0] if len(found) == 1 else None
 
 
 def _typed(answer: Answer) -> str:
