@@ -727,3 +727,11 @@ def test_range_bounds_may_use_thousands_separators(answer: str, low: str, high: 
 
 def test_an_ambiguous_range_is_an_error() -> None:
     assert parse_number_rule("[1,234,567]") == "invalid number or range: '[1,234,567]'"
+
+
+def test_a_regex_python_warns_about_is_a_warning_not_a_crash(write_content: WriteContent) -> None:
+    body = "```quiz id=q type=text\nName it.\n\nanswer: /^[[a]$/\nexplain: a.\n```\n"
+    lesson, rows = load(write_content, body)
+    assert codes(rows) == [(at(4), 9, "regex-warning")]
+    assert rows[0][4].startswith("regex may change meaning in a later Python: Possible nested set")
+    assert lesson is not None and lesson.questions[0].answers == ("/^[[a]$/",)

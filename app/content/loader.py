@@ -16,7 +16,13 @@ from typing import Any
 
 from app.content.cache import FROM_DISK, FROM_MEMORY, RENDERED, RenderCache, cache_key
 from app.content.diagnostics import Diagnostic, Problem, Severity, error, warning
-from app.content.markdown import LinkContext, problem_row, render_inline, render_markdown
+from app.content.markdown import (
+    LinkContext,
+    normalise_newlines,
+    problem_row,
+    render_inline,
+    render_markdown,
+)
 from app.content.metadata import (
     COURSE_FIELDS,
     LESSON_FIELDS,
@@ -453,7 +459,7 @@ def decode_source(raw: bytes) -> tuple[str | None, list[Problem]]:
         col = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
         message = f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})"
         return None, [error(line, col, "invalid-utf8", message)]
-    text = text.removeprefix("\ufeff")
+    text = normalise_newlines(text.removeprefix("\ufeff"))
     problems: list[Problem] = []
     for number, line_text in enumerate(text.split("\n"), start=1):
         for match in INVISIBLE_RE.finditer(line_text):

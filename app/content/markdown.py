@@ -80,6 +80,11 @@ class Rendered:
     checks: tuple[dict[str, Any], ...] = ()
 
 
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF, as markdown-it reads them, so line numbers agree."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def heading_id(anchor: str) -> str:
     """The id of a heading whose author-visible anchor is ``anchor`` (``wsgi`` → ``h-wsgi``)."""
     return HEADING_PREFIX + anchor
@@ -226,7 +231,7 @@ def _check_language(token: Token, source_lines: list[str], problems: list[Proble
     line = (token.map[0] if token.map else 0) + 1
     source = source_lines[line - 1] if line - 1 < len(source_lines) else ""
     marker = max(source.find(token.markup), 0)
-    col = source.find(lang, marker + len(token.markup))
+    col = source.lower().find(lang, marker + len(token.markup))
     col = col + 1 if col >= 0 else marker + len(token.markup) + 1
     message = f"unknown code language {lang!r}; the block is shown without highlighting"
     problems.append(warning(line, col, "unknown-language", message))
@@ -444,6 +449,7 @@ def render_markdown(
     Positions in the result count from the body; ``line_offset`` (the front matter's
     lines) is used only where a message names another line of the file.
     """
+    body = normalise_newlines(body)
     env = _new_env(body, ctx, registry)
     env["line_offset"] = line_offset
     html = markdown_parser().render(body, env)

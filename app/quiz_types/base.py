@@ -55,7 +55,9 @@ class QuestionType:
             line=block.line,
             col=block.col,
             id_col=block.attrs["id"].col if "id" in block.attrs else 0,
-            revision=revision_of(self.key, prompt, options, answers),
+            revision=revision_of(
+                self.key, prompt, options, answers, _flag(block, "exact", default=False)
+            ),
             prompt_html=block.render_block(prompt, first.number, first.col()) if first else "",
             options=tuple(options),
             answers=tuple(answers),

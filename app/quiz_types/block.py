@@ -364,13 +364,15 @@ def _indented_block(lines: list[Line]) -> tuple[int, str]:
     while taken and lines[taken - 1].blank:
         taken -= 1
     text = textwrap.dedent("\n".join(line.text for line in lines[:taken]))
-    return taken, text
+    return taken, text.lstrip("\n")
 
 
 def _block_start(lines: list[Line], text: str, keyword_line: Line) -> Located:
-    """Where an indented block's text starts: its first non-blank line."""
+    """Where a dedented block's text starts: its first non-blank line, after the common
+    indentation that dedenting removed (so every line's column is ``col`` + its own)."""
     for line in lines:
         if not line.blank:
-            indent = len(line.text) - len(line.text.lstrip())
-            return Located(text, line.number, line.col(indent))
+            first = text.split("\n", 1)[0]
+            removed = len(line.text) - len(first)
+            return Located(text, line.number, line.col(removed))
     return Located(text, keyword_line.number, keyword_line.col())

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from app.content.diagnostics import warning
 from app.quiz_types.base import Answer, QuestionType, check_unused
 from app.quiz_types.block import QuizBlock
 from app.quiz_types.spec import MAX_TEXT_ANSWER, GradeResult, InvalidAnswer, Option, QuizSpec
 
 # A number as people type it: sign, "." decimals, "," or space thousands separators.
-_DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)"
+_DIGITS = r"(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?:[ \u00a0\u202f]\d{3})+|\d+)"
 NUMBER_RE = re.compile(
     rf"([+\-\u2212]?)(?:({_DIGITS})(?:\.(\d+))?|\.(\d+))(?:[eE]([+-]?\d{{1,3}}))?"
 )
@@ -100,6 +102,10 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _compile(rule: str, exact: bool) -> re.Pattern[str]:
+    return re.compile(rule[1:-1], 0 if exact else re.IGNORECASE)
+
+
 def _is_regex(answer: str) -> bool:
     return len(answer) >= 2 and answer.startswith("/") and answer.endswith("/")
 
@@ -114,11 +120,19 @@ class TextQuestion(QuestionType):
         exact = block.attr("exact") == "true"
         for answer in block.answers:
             if _is_regex(answer.text):
-                try:
-                    re.compile(answer.text[1:-1], 0 if exact else re.IGNORECASE)
-                except re.error as exc:
-                    col = answer.col + 1 + (exc.pos or 0)
-                    block.error(answer.line, col, "invalid-regex", f"invalid regex: {exc.msg}")
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        _compile(answer.text, exact)
+                    except re.error as exc:
+                        col = answer.col + 1 + (exc.pos or 0)
+                        message = f"invalid regex: {exc.msg}"
+                        block.error(answer.line, col, "invalid-regex", message)
+                for caught_warning in caught:
+                    message = (
+                        f"regex may change meaning in a later Python: {caught_warning.message}"
+                    )
+                    block.add(warning(answer.line, answer.col, "regex-warning", message))
         if not block.answers:
             block.error(block.line, block.col, "missing-answer", "text question has no answer:")
         return [], [answer.text for answer in block.answers]
@@ -133,9 +147,13 @@ class TextQuestion(QuestionType):
 
     @staticmethod
     def _matches(rule: str, given: str, exact: bool) -> bool:
+        if exact and ("\n" in given or "\r" in given):
+            return False  # an exact answer is one line; "$" would match before a final "\n"
         if _is_regex(rule):
-            flags = 0 if exact else re.IGNORECASE
-            return re.search(rule[1:-1], given if exact else given.strip(), flags) is not None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # reported by the checker
+                pattern = _compile(rule, exact)
+            return pattern.search(given if exact else given.strip()) is not None
         return rule == given if exact else _normal(rule) == _normal(given)
 
 

@@ -38,6 +38,9 @@ class OrderQuestion(QuestionType):
         options: list[Option] = []
         seen: dict[str, int] = {}
         for item in block.items:
+            if not item.text.strip():
+                block.error(item.line, item.col, "empty-option", "order item has no text")
+                continue
             if item.text in seen:
                 first = block.file_line(seen[item.text])
                 message = f"item {item.text!r} is listed twice (first at line {first})"

@@ -101,10 +101,16 @@ class OptionSource:
     misconception: Located | None = None
 
 
-def revision_of(kind: str, prompt: str, options: Sequence[Option], answers: Sequence[str]) -> str:
-    """A short hash over what decides the grade: type, prompt, options and key."""
+def revision_of(
+    kind: str,
+    prompt: str,
+    options: Sequence[Option],
+    answers: Sequence[str],
+    exact: bool = False,
+) -> str:
+    """A short hash over what decides the grade: type, prompt, options, key and matching."""
     payload = json.dumps(
-        [kind, prompt, [[o.text, o.correct] for o in options], list(answers)],
+        [kind, prompt, [[o.text, o.correct] for o in options], list(answers), exact],
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
