@@ -637,6 +637,9 @@ def test_pedagogy_warnings_at_their_positions(write_content: WriteContent) -> No
         (at(13), 45, "answer-in-prompt"),
     ]
     messages = {row[3]: row[4] for row in rows}
+    assert messages["missing-explain"] == (
+        "question without explain: (add one that says why the answer is right)"
+    )
     assert messages["negative-wording"] == (
         "negative wording 'NOT' is not emphasised; write **NOT** or rephrase"
     )

@@ -112,7 +112,7 @@ class QuestionType:
 
     def _check_pedagogy(self, block: QuizBlock, prompt_lines: list[Line]) -> None:
         if block.explain is None:
-            message = "question without explain:; say why the answer is right"
+            message = "question without explain: (add one that says why the answer is right)"
             block.add(warning(block.line, block.col, "missing-explain", message))
         prose = list(_prose_lines(prompt_lines))
         for line in prose:
