@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from app.content.diagnostics import Diagnostic
@@ -93,7 +94,7 @@ class Lesson:
     def question(self, question_id: str) -> QuizSpec | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
-    @property
+    @cached_property
     def body_parts(self) -> tuple[str | KnowledgeCheck, ...]:
         """The HTML cut at each knowledge check: text, check, text, ..."""
         parts: list[str | KnowledgeCheck] = []

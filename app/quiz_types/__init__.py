@@ -135,6 +135,5 @@ def init_app(app: Any) -> None:
 
 
 def registry_for(app: Any) -> Registry:
-    registry: Mapping[str, Any] = app.extensions.get(EXTENSION_KEY, DEFAULT_REGISTRY)
-    assert isinstance(registry, Registry)  # noqa: S101 - set only by init_app
+    registry: Registry = app.extensions.get(EXTENSION_KEY, DEFAULT_REGISTRY)
     return registry

@@ -49,15 +49,14 @@ class QuestionType:
             block.error(block.line + 1, 1, "empty-prompt", "empty prompt")
         options, answers = self.parse_key(block, question_id)
         first = prompt_lines[0] if prompt_lines else None
+        exact = _flag(block, "exact", default=False)
         spec = QuizSpec(
             id=question_id,
             type=self.key,
             line=block.line,
             col=block.col,
             id_col=block.attrs["id"].col if "id" in block.attrs else 0,
-            revision=revision_of(
-                self.key, prompt, options, answers, _flag(block, "exact", default=False)
-            ),
+            revision=revision_of(self.key, prompt, options, answers, exact),
             prompt_html=block.render_block(prompt, first.number, first.col()) if first else "",
             options=tuple(options),
             answers=tuple(answers),
@@ -65,7 +64,7 @@ class QuestionType:
             explain_html=_render_explain(block),
             shuffle=_flag(block, "shuffle", default="shuffle" in self.attributes),
             points=_points(block),
-            exact=_flag(block, "exact", default=False),
+            exact=exact,
         )
         self._check_pedagogy(block, prompt_lines)
         return spec
@@ -159,6 +158,23 @@ def option_from(block: QuizBlock, question_id: str, text: Located, correct: bool
         text=text.text,
         correct=correct,
     )
+
+
+def distinct_texts(block: QuizBlock, texts: list[Located], noun: str) -> list[int]:
+    """Indexes of ``texts`` that are neither empty nor a later repeat (those are reported)."""
+    kept: list[int] = []
+    seen: dict[str, int] = {}
+    for index, text in enumerate(texts):
+        if not text.text.strip():
+            block.error(text.line, text.col, "empty-option", f"{noun} has no text")
+        elif text.text in seen:
+            first = block.file_line(seen[text.text])
+            message = f"{noun} {text.text!r} is listed twice (first at line {first})"
+            block.error(text.line, text.col, "duplicate-option", message)
+        else:
+            seen[text.text] = text.line
+            kept.append(index)
+    return kept
 
 
 def check_unused(block: QuizBlock, kind: str, *, options: bool, answers: bool) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.quiz_types.base import (
     Answer,
     QuestionType,
     check_unused,
     choice_warnings,
+    distinct_texts,
     option_from,
 )
 from app.quiz_types.block import QuizBlock
@@ -26,32 +29,18 @@ def chosen_ids(spec: QuizSpec, answer: Answer) -> list[str]:
 
 
 def _choice_options(block: QuizBlock, question_id: str) -> list[Option]:
+    """Options with their feedback and misconception tag; the key stays in ``correct``."""
     options: list[Option] = []
-    seen: dict[str, int] = {}
-    for source in block.options:
-        text = source.text
-        if not text.text.strip():
-            block.error(text.line, text.col, "empty-option", "option has no text")
-            continue
-        if text.text in seen:
-            first = block.file_line(seen[text.text])
-            message = f"option {text.text!r} is listed twice (first at line {first})"
-            block.error(text.line, text.col, "duplicate-option", message)
-            continue
-        seen[text.text] = text.line
-        option = option_from(block, question_id, text, source.correct)
-        feedback = "\n".join(part.text for part in source.feedback)
+    for index in distinct_texts(block, [source.text for source in block.options], "option"):
+        source = block.options[index]
+        feedback_html = ""
         if source.feedback:
             first = source.feedback[0]
+            feedback = "\n".join(part.text for part in source.feedback)
             feedback_html = block.render_block(feedback, first.line, first.col)
-        else:
-            feedback_html = ""
         options.append(
-            Option(
-                id=option.id,
-                html=option.html,
-                text=option.text,
-                correct=option.correct,
+            replace(
+                option_from(block, question_id, source.text, source.correct),
                 feedback_html=feedback_html,
                 misconception=source.misconception.text if source.misconception else "",
             )
@@ -69,23 +58,36 @@ def _feedback(spec: QuizSpec, ids: list[str]) -> tuple[tuple[str, ...], tuple[st
     return feedback, tags
 
 
-class SingleChoice(QuestionType):
-    key = "single"
-    label = "Choose one answer"
+class _ChoiceQuestion(QuestionType):
+    """Options marked ``[x]``/``[ ]``; subclasses say how many may be correct."""
+
+    kind = ""  # the question's name in messages
     attributes = QuestionType.attributes | {"shuffle"}
 
     def parse_key(self, block: QuizBlock, question_id: str) -> tuple[list[Option], list[str]]:
-        check_unused(block, "single-choice", options=False, answers=True)
+        check_unused(block, self.kind, options=False, answers=True)
         options = _choice_options(block, question_id)
-        correct = sum(1 for source in block.options if source.correct)
-        if correct != 1 and block.options:
-            message = f"single-choice question has {correct} correct options"
-            block.error(block.line, block.col, "single-correct-count", message)
+        if block.options:
+            self.check_correct_count(block, sum(1 for o in block.options if o.correct))
         choice_warnings(block)
         return options, []
 
+    def check_correct_count(self, block: QuizBlock, correct: int) -> None:
+        raise NotImplementedError
+
     def answer_texts(self, block: QuizBlock) -> list[str]:
         return [option.text.text for option in block.options if option.correct]
+
+
+class SingleChoice(_ChoiceQuestion):
+    key = "single"
+    label = "Choose one answer"
+    kind = "single-choice"
+
+    def check_correct_count(self, block: QuizBlock, correct: int) -> None:
+        if correct != 1:
+            message = f"single-choice question has {correct} correct options"
+            block.error(block.line, block.col, "single-correct-count", message)
 
     def grade(self, spec: QuizSpec, answer: Answer) -> GradeResult:
         ids = chosen_ids(spec, answer)
@@ -96,22 +98,15 @@ class SingleChoice(QuestionType):
         return GradeResult(correct, 1.0 if correct else 0.0, feedback, tags)
 
 
-class MultiChoice(QuestionType):
+class MultiChoice(_ChoiceQuestion):
     key = "multi"
     label = "Choose all that apply"
-    attributes = QuestionType.attributes | {"shuffle"}
+    kind = "multi-choice"
 
-    def parse_key(self, block: QuizBlock, question_id: str) -> tuple[list[Option], list[str]]:
-        check_unused(block, "multi-choice", options=False, answers=True)
-        options = _choice_options(block, question_id)
-        if block.options and not any(source.correct for source in block.options):
+    def check_correct_count(self, block: QuizBlock, correct: int) -> None:
+        if correct == 0:
             message = "multi-choice question has no correct option"
             block.error(block.line, block.col, "multi-no-correct", message)
-        choice_warnings(block)
-        return options, []
-
-    def answer_texts(self, block: QuizBlock) -> list[str]:
-        return [option.text.text for option in block.options if option.correct]
 
     def grade(self, spec: QuizSpec, answer: Answer) -> GradeResult:
         ids = set(chosen_ids(spec, answer))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.quiz_types.base import Answer, QuestionType, check_unused, option_from
+from app.quiz_types.base import Answer, QuestionType, check_unused, distinct_texts, option_from
 from app.quiz_types.block import QuizBlock
 from app.quiz_types.spec import GradeResult, InvalidAnswer, Option, QuizSpec
 
@@ -26,28 +26,12 @@ class OrderQuestion(QuestionType):
                 f"order list has {len(block.items)} items; "
                 f"an order question needs at least {MIN_ITEMS}"
             )
-            line, col = (
-                (block.items[0].line, block.items[0].col)
-                if block.items
-                else (
-                    block.line,
-                    block.col,
-                )
-            )
-            block.error(line, col, "too-few-items", message)
-        options: list[Option] = []
-        seen: dict[str, int] = {}
-        for item in block.items:
-            if not item.text.strip():
-                block.error(item.line, item.col, "empty-option", "order item has no text")
-                continue
-            if item.text in seen:
-                first = block.file_line(seen[item.text])
-                message = f"item {item.text!r} is listed twice (first at line {first})"
-                block.error(item.line, item.col, "duplicate-option", message)
-                continue
-            seen[item.text] = item.line
-            options.append(option_from(block, question_id, item, True))
+            where = block.items[0] if block.items else block
+            block.error(where.line, where.col, "too-few-items", message)
+        options = [
+            option_from(block, question_id, block.items[index], True)
+            for index in distinct_texts(block, block.items, "order item")
+        ]
         return options, []
 
     def grade(self, spec: QuizSpec, answer: Answer) -> GradeResult:
