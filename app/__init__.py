@@ -35,10 +35,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from app.lessons.views import bp as lessons_bp
+    from app.quizzes.views import bp as quizzes_bp
     from app.site.views import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(lessons_bp)
+    app.register_blueprint(quizzes_bp)
     return app
 
 

@@ -35,6 +35,10 @@ class BaseConfig:
     DATABASE_URL = ""  # empty: SQLite file in the instance folder
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # A CSRF token lives as long as the session: a learner who reads for an hour before
+    # answering must not lose the answer. The token is still bound to the session cookie.
+    WTF_CSRF_TIME_LIMIT = None
+    DATABASE_BUSY_TIMEOUT_MS = 5000  # how long a write waits for a locked database
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -10,23 +11,32 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db, migrate
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
 
 def init_app(app: Flask) -> None:
+    from app import models  # noqa: F401 - registers the tables on db.metadata
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A write waiting on a lock gives up like SQLite's busy timeout does (then: 503).
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        timeout = int(app.config["DATABASE_BUSY_TIMEOUT_MS"])
+        options.setdefault("connect_args", {}).setdefault("options", f"-c lock_timeout={timeout}")
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(
+                    engine,
+                    "connect",
+                    partial(_sqlite_pragmas, app.config["DATABASE_BUSY_TIMEOUT_MS"]),
+                )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers and one writer work at once; writers wait instead of failing."""
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

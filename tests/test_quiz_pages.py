@@ -16,6 +16,13 @@ from app.quiz_types import DuplicateTypeError, QuizSpec, TrueFalse
 from tests.conftest import SAMPLE_COURSE, MakeApp, WriteContent
 
 ALL_TYPES = {"single", "multi", "truefalse", "text", "number", "order"}
+SCRIPT_HOOKS = {
+    "data-quiz",
+    "data-quiz-answer",
+    "data-quiz-order",
+    "data-quiz-hint",
+    "data-quiz-reveal",
+}
 
 
 def bundled_course(app: Flask) -> Course:
@@ -79,11 +86,17 @@ def test_no_key_feedback_or_explanation_in_the_page_for_any_bundled_question(
             assert visible_text(question.prompt_html).strip()[:40] in text
             for secret in key_texts(question):
                 assert secret not in text, f"{question.id}: {secret!r} is in the page"
-            assert "data-" not in section
+            # data attributes only mark parts for quiz.js; none carries a value
+            assert set(re.findall(r"data-[\w-]+(?==)", section)) == set()
+            assert set(re.findall(r"data-[\w-]+", section)) <= SCRIPT_HOOKS
             assert "correct" not in section.lower().replace("incorrect", "")
             assert "<script" not in section
+            # the page's revision is keyed: the content hash (which covers the key) is absent
+            assert question.revision not in page
             if question.type == "order":
-                shown = re.findall(r'<li class="quiz-item">.*?</li>', section, re.DOTALL)
+                shown = re.findall(
+                    r'<label class="quiz-order-text"[^>]*>(.*?)</label>', section, re.DOTALL
+                )
                 authored = [visible_text(option.html) for option in question.options]
                 assert [visible_text(item).strip() for item in shown] != authored
                 assert sorted(visible_text(item).strip() for item in shown) == sorted(authored)
@@ -99,7 +112,8 @@ def test_truefalse_shows_true_and_false_and_choices_show_every_option(app: Flask
         for question in lesson.questions:
             section = question_section(page, question.id)
             if question.type == "truefalse":
-                assert re.findall(r'quiz-option-text">(\w+)<', section) == ["True", "False"]
+                labels = re.findall(r'<label for="q-[\w-]+">(\w+)</label>', section)
+                assert labels == ["True", "False"]
             elif question.type in ("single", "multi"):
                 for option in question.options:
                     assert option.html in section

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -10,11 +12,11 @@ from werkzeug.routing import BaseConverter
 
 from app.content.diagnostics import Diagnostic
 from app.content.loader import SLUG_PATTERN, display_path
-from app.content.model import Course
+from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import talisman
 from app.lessons.store import catalog
-from app.quiz_types import public_options, registry_for
+from app.quizzes.page import lesson_quizzes
 from app.security import ASSET_CONTENT_SECURITY_POLICY
 
 bp = Blueprint("lessons", __name__)
@@ -40,12 +42,6 @@ def _register_converters(state) -> None:  # noqa: ANN001 - Flask's setup state
     state.app.url_map.converters["slug"] = SlugConverter
 
 
-@bp.app_template_global("quiz_options")
-def quiz_options(question):  # noqa: ANN001, ANN201 - a QuizSpec in, (id, html) pairs out
-    """Options in display order, without the key (see ``public_options``)."""
-    return public_options(question)
-
-
 @bp.get("/")
 def catalog_page() -> ResponseReturnValue:
     return render_template("lessons/catalog.html", catalog=catalog())
@@ -68,6 +64,20 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         if broken is not None and current_app.debug:
             return render_template("lessons/broken.html", course=course, broken=broken), 500
         abort(404)
+    return render_lesson(course, lesson)
+
+
+def render_lesson(
+    course: Course,
+    lesson: Lesson,
+    notices: Mapping[str, str] | None = None,
+    submitted: Mapping[str, Any] | None = None,
+) -> str:
+    """The lesson page with the learner's latest result in each question.
+
+    ``notices`` and ``submitted`` (by question id) show why a submitted answer was refused
+    and keep what the learner entered.
+    """
     previous, following = course.neighbours(lesson.slug)
     return render_template(
         "lessons/lesson.html",
@@ -77,7 +87,7 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         following=following,
         position=course.lessons.index(lesson) + 1,
         diagnostics=_authoring_diagnostics(course.path / lesson.file_name),
-        quiz_labels={key: kind.label for key, kind in registry_for(current_app).items()},
+        quizzes=lesson_quizzes(course, lesson, notices, submitted),
     )
 
 

@@ -1,0 +1,81 @@
+"""What learners do with knowledge checks: attempts, answer reveals and hint reveals.
+
+All three tables are append-only. A learner is an account (``user_id``) or, before
+accounts, a guest id kept in the signed session (``guest_id``); exactly one is set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+SLUG_LENGTH = 100  # course, lesson and question ids are slugs well below this
+GUEST_ID_LENGTH = 32  # uuid4().hex
+SUBMISSION_ID_LENGTH = 36  # a UUID in its canonical text form
+REVISION_LENGTH = 32
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _LearnerActivity:
+    """Columns shared by every row that records something a learner did on a question."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    guest_id: Mapped[str | None] = mapped_column(String(GUEST_ID_LENGTH), index=True)
+    course: Mapped[str] = mapped_column(String(SLUG_LENGTH))
+    lesson: Mapped[str] = mapped_column(String(SLUG_LENGTH))
+    question_id: Mapped[str] = mapped_column(String(SLUG_LENGTH))
+    revision: Mapped[str] = mapped_column(String(REVISION_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+def _one_learner() -> CheckConstraint:
+    return CheckConstraint("(user_id IS NULL) <> (guest_id IS NULL)", name="one_learner")
+
+
+class QuizAttempt(_LearnerActivity, db.Model):
+    """One graded submission. ``submission_id`` makes a retried POST store nothing new."""
+
+    __tablename__ = "quiz_attempt"
+    __table_args__ = (
+        _one_learner(),
+        Index("ix_quiz_attempt_question", "course", "lesson", "question_id"),
+    )
+
+    submission_id: Mapped[str] = mapped_column(String(SUBMISSION_ID_LENGTH), unique=True)
+    answer: Mapped[Any] = mapped_column(JSON)
+    correct: Mapped[bool]
+    score: Mapped[float]  # partial credit from 0 to 1 (multi-choice, order)
+    attempt_number: Mapped[int]  # 1 for the learner's first attempt at this question
+    after_reveal: Mapped[bool] = mapped_column(default=False)  # the answer was shown before
+    misconceptions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class QuizReveal(_LearnerActivity, db.Model):
+    """The learner pressed "Show answer" (allowed only after a wrong attempt)."""
+
+    __tablename__ = "quiz_reveal"
+    __table_args__ = (
+        _one_learner(),
+        Index("ix_quiz_reveal_question", "course", "lesson", "question_id"),
+    )
+
+
+class HintReveal(_LearnerActivity, db.Model):
+    """The learner asked for hint number ``hint_number`` (1-based) of a question."""
+
+    __tablename__ = "hint_reveal"
+    __table_args__ = (
+        _one_learner(),
+        Index("ix_hint_reveal_question", "course", "lesson", "question_id"),
+    )
+
+    hint_number: Mapped[int]

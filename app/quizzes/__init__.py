@@ -1,0 +1,1 @@
+"""Answering knowledge checks: grading on the server, attempts, hints and answer reveals."""

@@ -1,0 +1,51 @@
+"""Who is answering: an account, or a guest id kept in the signed session cookie."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import session
+from sqlalchemy import ColumnElement, and_
+
+GUEST_SESSION_KEY = "guest_id"
+GUEST_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Exactly one of ``user_id`` and ``guest_id`` is set."""
+
+    user_id: int | None = None
+    guest_id: str | None = None
+
+    def owns(self, row: Any) -> bool:
+        if self.user_id is not None:
+            return bool(row.user_id == self.user_id)
+        return row.user_id is None and row.guest_id == self.guest_id
+
+    def rows_of(self, model: Any) -> ColumnElement[bool]:
+        """A WHERE clause selecting this learner's rows of ``model``."""
+        if self.user_id is not None:
+            return model.user_id == self.user_id
+        return and_(model.user_id.is_(None), model.guest_id == self.guest_id)
+
+    def columns(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "guest_id": self.guest_id}
+
+
+def current_learner(create: bool = False) -> Learner | None:
+    """The visitor as a learner; with ``create``, a guest id is minted for a new visitor.
+
+    Reading a page never mints one, so anonymous reading writes no cookie of its own.
+    """
+    guest_id = session.get(GUEST_SESSION_KEY)
+    if not (isinstance(guest_id, str) and GUEST_ID_RE.fullmatch(guest_id)):
+        if not create:
+            return None
+        guest_id = uuid.uuid4().hex
+        session[GUEST_SESSION_KEY] = guest_id
+        session.permanent = True  # guests keep their answers for PERMANENT_SESSION_LIFETIME
+    return Learner(guest_id=guest_id)

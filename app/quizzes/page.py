@@ -1,0 +1,57 @@
+"""Question views for a whole lesson page: one set of queries, then one view per question."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from app.content.model import Course, Lesson
+from app.quiz_types import registry_for
+from app.quizzes.learner import current_learner
+from app.quizzes.present import CheckSummary, QuestionView, check_summary, question_view
+from app.quizzes.services import QuestionState, question_states
+
+
+@dataclass(frozen=True)
+class LessonQuizzes:
+    views: dict[str, QuestionView]
+    summaries: dict[int, CheckSummary]  # by knowledge-check index
+
+
+def lesson_quizzes(
+    course: Course,
+    lesson: Lesson,
+    notices: Mapping[str, str] | None = None,
+    submitted: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, QuestionState] | None = None,
+) -> LessonQuizzes:
+    """Views and summaries for every question of ``lesson`` for the current learner.
+
+    ``overrides`` replaces a question's state (a replayed submission shows its own result).
+    """
+    if not lesson.questions:
+        return LessonQuizzes({}, {})
+    registry = registry_for(current_app)
+    states = question_states(current_learner(), course.slug, lesson.slug)
+    states.update(overrides or {})
+    notices = notices or {}
+    submitted = submitted or {}
+    views: dict[str, QuestionView] = {}
+    summaries: dict[int, CheckSummary] = {}
+    for check in lesson.checks:
+        questions = check.questions
+        for number, spec in enumerate(questions, start=1):
+            views[spec.id] = question_view(
+                spec,
+                registry[spec.type],
+                states.get(spec.id),
+                number,
+                len(questions),
+                notice=notices.get(spec.id, ""),
+                submitted=submitted.get(spec.id),
+            )
+        summaries[check.index] = check_summary(check, states)
+    return LessonQuizzes(views, summaries)

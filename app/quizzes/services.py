@@ -1,0 +1,265 @@
+"""Write and read what learners did: graded attempts, hint reveals and answer reveals.
+
+Functions here flush and never commit; the view commits once per request. Every write
+is a new row: attempts and reveals are never updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import HintReveal, QuizAttempt, QuizReveal
+from app.quiz_types import GradeResult, QuestionType, QuizSpec
+from app.quizzes.learner import Learner
+
+
+class QuizConflict(Exception):
+    """The request cannot be applied to the question as it is now (HTTP 409)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+STALE_REVISION = QuizConflict(
+    "stale-revision",
+    "This question has changed since the page was loaded. "
+    "Your answer was not graded: reload the page and answer the current version.",
+)
+FOREIGN_SUBMISSION = QuizConflict(
+    "submission-taken",
+    "This submission id already belongs to another answer. Reload the page and answer again.",
+)
+REVEAL_TOO_EARLY = QuizConflict(
+    "answer-first", "Try the question at least once before showing its answer."
+)
+
+
+class HintOutOfOrder(ValueError):
+    """Hints are shown one at a time, in order (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """A question in a lesson of a course."""
+
+    course: str
+    lesson: str
+    question_id: str
+
+    def columns(self) -> dict[str, str]:
+        return {"course": self.course, "lesson": self.lesson, "question_id": self.question_id}
+
+
+@dataclass(frozen=True)
+class QuestionState:
+    """One learner's history with one question, as the page and the JSON need it."""
+
+    attempts: int = 0
+    latest: QuizAttempt | None = None
+    wrong_attempts: int = 0
+    first_try_correct: bool | None = None  # None until answered
+    revealed_at: datetime | None = None  # the latest "Show answer"
+    hints_shown: int = 0
+
+    @property
+    def revealed(self) -> bool:
+        """The answer is on show: revealed after the latest attempt (a wrong one)."""
+        if self.revealed_at is None:
+            return False
+        return self.latest is None or _aware(self.revealed_at) >= _aware(self.latest.created_at)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    attempt: QuizAttempt
+    result: GradeResult
+    replayed: bool = False  # the same submission_id was stored before
+
+
+def record_attempt(
+    learner: Learner,
+    where: Where,
+    spec: QuizSpec,
+    kind: QuestionType,
+    submission_id: str,
+    revision: str,
+    answer: Any,
+) -> Recorded:
+    """Grade ``answer`` and store it once per ``submission_id``.
+
+    Raises ``QuizConflict`` (stale revision, another learner's submission id) and
+    ``InvalidAnswer`` (nothing stored in either case).
+    """
+    previous = _attempt_by_submission(submission_id)
+    if previous is not None:
+        return _replay(learner, where, spec, kind, previous)
+    if revision != spec.revision:
+        raise STALE_REVISION
+    result = kind.grade(spec, answer)
+    attempt = QuizAttempt(
+        **learner.columns(),
+        **where.columns(),
+        revision=spec.revision,
+        submission_id=submission_id,
+        answer=answer,
+        correct=result.correct,
+        score=result.score,
+        misconceptions=list(result.misconceptions),
+        # Computed by the INSERT itself, so two quick submissions never share a number.
+        attempt_number=_attempt_count(learner, where).scalar_subquery() + 1,
+        after_reveal=_reveal_count(learner, where) > 0,
+    )
+    db.session.add(attempt)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A concurrent request stored the same submission_id first: answer as it did.
+        # Nothing else is written before an attempt, so rolling back loses nothing.
+        db.session.rollback()
+        previous = _attempt_by_submission(submission_id)
+        if previous is None:
+            raise
+        return _replay(learner, where, spec, kind, previous)
+    db.session.refresh(attempt, ["attempt_number"])
+    return Recorded(attempt, result)
+
+
+def _replay(
+    learner: Learner, where: Where, spec: QuizSpec, kind: QuestionType, previous: QuizAttempt
+) -> Recorded:
+    if not learner.owns(previous) or previous.question_id != where.question_id:
+        raise FOREIGN_SUBMISSION
+    if previous.revision == spec.revision:
+        result = kind.grade(spec, previous.answer)  # grading is deterministic
+    else:
+        result = GradeResult(previous.correct, previous.score)
+    return Recorded(previous, result, replayed=True)
+
+
+def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
+    return db.session.scalar(select(QuizAttempt).where(QuizAttempt.submission_id == submission_id))
+
+
+def _attempt_count(learner: Learner, where: Where) -> Any:
+    return (
+        select(func.count(QuizAttempt.id))
+        .where(learner.rows_of(QuizAttempt))
+        .where(*_question(QuizAttempt, where))
+    )
+
+
+def _reveal_count(learner: Learner, where: Where) -> int:
+    query = (
+        select(func.count(QuizReveal.id))
+        .where(learner.rows_of(QuizReveal))
+        .where(*_question(QuizReveal, where))
+    )
+    return db.session.scalar(query) or 0
+
+
+def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str) -> bool:
+    """Record "Show answer"; only after a wrong attempt. False when it is already shown."""
+    if revision != spec.revision:
+        raise STALE_REVISION
+    state = question_states(learner, where.course, where.lesson, [where.question_id]).get(
+        where.question_id, QuestionState()
+    )
+    if state.wrong_attempts == 0:
+        raise REVEAL_TOO_EARLY
+    if state.revealed or (state.latest is not None and state.latest.correct):
+        return False
+    db.session.add(QuizReveal(**learner.columns(), **where.columns(), revision=spec.revision))
+    db.session.flush()
+    return True
+
+
+def reveal_hint(learner: Learner, where: Where, spec: QuizSpec, revision: str, number: int) -> bool:
+    """Record hint ``number``; hints come one at a time. False when it was shown already."""
+    if revision != spec.revision:
+        raise STALE_REVISION
+    state = question_states(learner, where.course, where.lesson, [where.question_id]).get(
+        where.question_id, QuestionState()
+    )
+    if number <= state.hints_shown:
+        return False
+    if number != state.hints_shown + 1 or number > len(spec.hints_html):
+        raise HintOutOfOrder(f"the next hint is number {state.hints_shown + 1}")
+    db.session.add(
+        HintReveal(
+            **learner.columns(), **where.columns(), revision=spec.revision, hint_number=number
+        )
+    )
+    db.session.flush()
+    return True
+
+
+def question_states(
+    learner: Learner | None, course: str, lesson: str, question_ids: Iterable[str] | None = None
+) -> dict[str, QuestionState]:
+    """Each question's state for ``learner`` in one lesson, in four small queries."""
+    if learner is None:
+        return {}
+    only = list(question_ids) if question_ids is not None else None
+
+    def scoped(model: Any, *columns: Any) -> Any:
+        query = (
+            select(model.question_id, *columns)
+            .where(learner.rows_of(model), model.course == course, model.lesson == lesson)
+            .group_by(model.question_id)
+        )
+        return query.where(model.question_id.in_(only)) if only is not None else query
+
+    first_correct = func.max(
+        case(((QuizAttempt.attempt_number == 1) & QuizAttempt.correct, 1), else_=0)
+    )
+    wrong = func.sum(case((QuizAttempt.correct, 0), else_=1))
+    attempts = db.session.execute(
+        scoped(
+            QuizAttempt, func.count(QuizAttempt.id), func.max(QuizAttempt.id), wrong, first_correct
+        )
+    ).all()
+    latest_ids = [row[2] for row in attempts]
+    latest = {
+        row.id: row
+        for row in db.session.scalars(select(QuizAttempt).where(QuizAttempt.id.in_(latest_ids)))
+    }
+    reveals = dict(db.session.execute(scoped(QuizReveal, func.max(QuizReveal.created_at))).all())
+    hints = dict(
+        db.session.execute(
+            scoped(HintReveal, func.count(func.distinct(HintReveal.hint_number)))
+        ).all()
+    )
+    states: dict[str, QuestionState] = {}
+    for question_id in {row[0] for row in attempts} | set(reveals) | set(hints):
+        row = next((r for r in attempts if r[0] == question_id), None)
+        states[question_id] = QuestionState(
+            attempts=row[1] if row else 0,
+            latest=latest.get(row[2]) if row else None,
+            wrong_attempts=int(row[3] or 0) if row else 0,
+            first_try_correct=bool(row[4]) if row else None,
+            revealed_at=reveals.get(question_id),
+            hints_shown=hints.get(question_id, 0),
+        )
+    return states
+
+
+def _question(model: Any, where: Where) -> Sequence[Any]:
+    return (
+        model.course == where.course,
+        model.lesson == where.lesson,
+        model.question_id == where.question_id,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
