@@ -60,3 +60,12 @@ def test_migrations_env_uses_the_engine_directly() -> None:
     """Flask-SQLAlchemy 3 deprecates get_engine(); our env.py must not call it."""
     source = (PROJECT_ROOT / "migrations" / "env.py").read_text(encoding="utf-8")
     assert "get_engine(" not in source and "render_as_batch" in source
+
+
+def test_models_and_migrations_agree(make_app: MakeApp, tmp_path: Path) -> None:
+    """After `flask db upgrade` on an empty file, autogenerate finds nothing to add."""
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'drift.db'}")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(args=["db", "check"])
+    assert result.exit_code == 0, result.output
