@@ -1,0 +1,98 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the app on a live server.
+
+Playwright's own browser downloads are not used: the tests launch the system Chromium
+(``/usr/bin/chromium``, or ``CHROMIUM_PATH``), which CI installs from the distribution's
+packages. Without it the tests fail: they must not pass by being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.conftest import BUNDLED_CONTENT, PROJECT_ROOT
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+# Settings a developer's shell may export that would change the app under test.
+APP_ENVIRONMENT = (
+    "APP_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CONTENT_DIR",
+    "FORCE_HTTPS",
+    "SITE_URL",
+    "INSTANCE_PATH",
+    "FLASK_DEBUG",
+)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options (``--headed``, ``--slowmo``) on system Chromium."""
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.access(executable, os.X_OK):
+        pytest.fail(
+            f"Chromium not found at {executable}: install the Debian packages "
+            "(apt-get install chromium fonts-liberation, as .ci/run does) or set "
+            "CHROMIUM_PATH to a Chromium executable.",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on the bundled course with a migrated database, served over real HTTP.
+
+    Yields the base URL, such as ``http://127.0.0.1:41234``, without a trailing slash.
+    """
+    instance = tmp_path_factory.mktemp("live-instance")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in APP_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        patch.chdir(PROJECT_ROOT)  # Flask-Migrate finds migrations/ from the working folder
+        app = create_app({"INSTANCE_PATH": str(instance), "CONTENT_DIR": str(BUNDLED_CONTENT)})
+        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: str) -> str:
+    """Pages open relative to the live server: ``page.goto("/courses/")``.
+
+    This replaces pytest-playwright's own ``base_url`` fixture (from ``--base-url``), which
+    pytest 9 deprecates (it is a session fixture defined as an instance method; with
+    ``filterwarnings = error`` that would fail every browser test), and which would point
+    the browser at some other server anyway.
+    """
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Reduced motion: no smooth scrolling to ``#q-...`` for clicks to wait out."""
+    return {**browser_context_args, "reduced_motion": "reduce"}
