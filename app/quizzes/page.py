@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 
 from app.content.model import Course, Lesson
 from app.quiz_types import registry_for
 from app.quizzes.learner import current_learner
 from app.quizzes.present import CheckSummary, QuestionView, check_summary, question_view
 from app.quizzes.services import QuestionState, question_states
+from app.quizzes.tokens import page_revision
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def lesson_quizzes(
     submitted = submitted or {}
     views: dict[str, QuestionView] = {}
     summaries: dict[int, CheckSummary] = {}
+    lesson_url = url_for("lessons.lesson_page", course_slug=course.slug, lesson_slug=lesson.slug)
     for check in lesson.checks:
         questions = check.questions
         for number, spec in enumerate(questions, start=1):
@@ -50,6 +52,8 @@ def lesson_quizzes(
                 states.get(spec.id),
                 number,
                 len(questions),
+                url=f"{lesson_url}quiz/{spec.id}/",
+                revision=page_revision(spec),
                 notice=notices.get(spec.id, ""),
                 submitted=submitted.get(spec.id),
             )

@@ -29,6 +29,8 @@ class QuestionView:
     number: int  # "Question <number> of <total>" within its knowledge check
     total: int
     submission_id: str  # fresh for every render
+    url: str  # the question's endpoints: url + "answer", "hint" or "reveal"
+    revision: str  # the keyed revision the forms carry (see ``tokens``)
     options: tuple[tuple[str, str], ...]  # (id, html) in display order
     chosen: frozenset[str] = frozenset()  # options to show as selected
     typed: str = ""  # the text to show in a typed answer's box
@@ -70,6 +72,8 @@ def question_view(
     state: QuestionState | None,
     number: int,
     total: int,
+    url: str,
+    revision: str,
     notice: str = "",
     submitted: Any = None,
 ) -> QuestionView:
@@ -97,6 +101,8 @@ def question_view(
         number=number,
         total=total,
         submission_id=str(uuid.uuid4()),
+        url=url,
+        revision=revision,
         options=_display_order(spec, values),
         chosen=frozenset(values),
         typed=values[0] if spec.type in ("text", "number") and values else "",

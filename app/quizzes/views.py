@@ -43,7 +43,7 @@ from app.quizzes.services import (
     reveal_answer,
     reveal_hint,
 )
-from app.quizzes.tokens import page_revision, seen_revision
+from app.quizzes.tokens import seen_revision
 
 bp = Blueprint(
     "quizzes",
@@ -51,7 +51,6 @@ bp = Blueprint(
     url_prefix="/courses/<slug:course_slug>/<slug:lesson_slug>/quiz/<slug:question_id>",
 )
 MAX_LIST_ANSWER = 100  # more values than any question has options
-bp.add_app_template_global(page_revision)
 
 
 class Refused(Exception):
@@ -255,7 +254,7 @@ def _fragments(course: Course, lesson: Lesson, spec: QuizSpec, quizzes: Any) -> 
     macro = get_template_attribute
     return {
         "result_html": str(macro("_macros/quiz.html", "quiz_result")(view)),
-        "help_html": str(macro("_macros/quiz.html", "quiz_help")(view, course, lesson)),
+        "help_html": str(macro("_macros/quiz.html", "quiz_help")(view)),
         "summary_html": str(macro("_macros/quiz.html", "check_summary")(summary)),
         "summary": {
             "answered": summary.answered,
