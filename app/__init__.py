@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_logging(app)
 
     from app import assets, cli, database, errors, quiz_types, security
+    from app.accounts import cli as accounts_cli
     from app.lessons import store
 
     database.init_app(app)
@@ -33,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    accounts_cli.init_app(app)
 
     from app.lessons.views import bp as lessons_bp
     from app.quizzes.views import bp as quizzes_bp

@@ -1,7 +1,8 @@
 """What learners do with knowledge checks: attempts, answer reveals and hint reveals.
 
-All three tables are append-only. A learner is an account (``user_id``) or, before
-accounts, a guest id kept in the signed session (``guest_id``); exactly one is set.
+All three tables are append-only. A learner is an account (``user_id``; its rows go
+when the account is deleted) or a guest id kept in the signed session (``guest_id``);
+exactly one is set.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, String
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -28,7 +29,9 @@ class _LearnerActivity:
     """Columns shared by every row that records something a learner did on a question."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     guest_id: Mapped[str | None] = mapped_column(String(GUEST_ID_LENGTH), index=True)
     course: Mapped[str] = mapped_column(String(SLUG_LENGTH))
     lesson: Mapped[str] = mapped_column(String(SLUG_LENGTH))

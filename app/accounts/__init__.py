@@ -1,0 +1,1 @@
+"""Accounts: the password policy, user management from the command line, sign-in."""
