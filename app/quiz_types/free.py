@@ -106,7 +106,8 @@ def _compile(rule: str, exact: bool) -> re.Pattern[str]:
     return re.compile(rule[1:-1], 0 if exact else re.IGNORECASE)
 
 
-def _is_regex(answer: str) -> bool:
+def is_pattern(answer: str) -> bool:
+    """An ``answer:`` written as ``/regex/``."""
     return len(answer) >= 2 and answer.startswith("/") and answer.endswith("/")
 
 
@@ -119,7 +120,7 @@ class TextQuestion(QuestionType):
         check_unused(block, "text", options=True, answers=False)
         exact = block.attr("exact") == "true"
         for answer in block.answers:
-            if _is_regex(answer.text):
+            if is_pattern(answer.text):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     try:
@@ -138,7 +139,7 @@ class TextQuestion(QuestionType):
         return [], [answer.text for answer in block.answers]
 
     def answer_texts(self, block: QuizBlock) -> list[str]:
-        return [a.text for a in block.answers if not _is_regex(a.text)]
+        return [a.text for a in block.answers if not is_pattern(a.text)]
 
     def grade(self, spec: QuizSpec, answer: Answer) -> GradeResult:
         given = _typed(answer)
@@ -149,7 +150,7 @@ class TextQuestion(QuestionType):
     def _matches(rule: str, given: str, exact: bool) -> bool:
         if exact and ("\n" in given or "\r" in given):
             return False  # an exact answer is one line; "$" would match before a final "\n"
-        if _is_regex(rule):
+        if is_pattern(rule):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # reported by the checker
                 pattern = _compile(rule, exact)

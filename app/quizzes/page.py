@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, url_for
 
 from app.content.model import Course, Lesson
+from app.models import QuizAttempt
 from app.quiz_types import registry_for
 from app.quizzes.learner import current_learner
 from app.quizzes.present import CheckSummary, QuestionView, check_summary, question_view
@@ -27,17 +28,19 @@ def lesson_quizzes(
     lesson: Lesson,
     notices: Mapping[str, str] | None = None,
     submitted: Mapping[str, Any] | None = None,
-    overrides: Mapping[str, QuestionState] | None = None,
+    shown_attempts: Mapping[str, QuizAttempt] | None = None,
 ) -> LessonQuizzes:
     """Views and summaries for every question of ``lesson`` for the current learner.
 
-    ``overrides`` replaces a question's state (a replayed submission shows its own result).
+    ``shown_attempts`` shows a given attempt as a question's result instead of its latest
+    (a replayed submission answers with its own result).
     """
     if not lesson.questions:
         return LessonQuizzes({}, {})
     registry = registry_for(current_app)
     states = question_states(current_learner(), course.slug, lesson.slug)
-    states.update(overrides or {})
+    for question_id, attempt in (shown_attempts or {}).items():
+        states[question_id] = replace(states.get(question_id, QuestionState()), latest=attempt)
     notices = notices or {}
     submitted = submitted or {}
     views: dict[str, QuestionView] = {}

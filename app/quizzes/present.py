@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from app.content.model import KnowledgeCheck
 from app.quiz_types import GradeResult, InvalidAnswer, QuestionType, QuizSpec, public_options
+from app.quiz_types.free import is_pattern
 from app.quizzes.services import QuestionState
 
 LIST_ANSWER_TYPES = ("multi", "order")
@@ -184,10 +185,6 @@ def _with_key(view: QuestionView) -> QuestionView:
     elif spec.options:
         key = tuple(option.html for option in spec.options if option.correct)
     else:
-        plain = [answer for answer in spec.answers if not _is_pattern(answer)]
+        plain = [answer for answer in spec.answers if not is_pattern(answer)]
         key = (str(escape(plain[0])),) if plain else ()
     return replace(view, key_html=key)
-
-
-def _is_pattern(answer: str) -> bool:
-    return len(answer) >= 2 and answer.startswith("/") and answer.endswith("/")

@@ -6,7 +6,7 @@ is a new row: attempts and reveals are never updated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,24 +23,31 @@ from app.quizzes.learner import Learner
 class QuizConflict(Exception):
     """The request cannot be applied to the question as it is now (HTTP 409)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+    reason = ""
+    message = ""
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
 
 
-STALE_REVISION = QuizConflict(
-    "stale-revision",
-    "This question has changed since the page was loaded. "
-    "Your answer was not graded: reload the page and answer the current version.",
-)
-FOREIGN_SUBMISSION = QuizConflict(
-    "submission-taken",
-    "This submission id already belongs to another answer. Reload the page and answer again.",
-)
-REVEAL_TOO_EARLY = QuizConflict(
-    "answer-first", "Try the question at least once before showing its answer."
-)
+class StaleRevision(QuizConflict):
+    reason = "stale-revision"
+    message = (
+        "This question has changed since the page was loaded. "
+        "Your answer was not graded: reload the page and answer the current version."
+    )
+
+
+class SubmissionTaken(QuizConflict):
+    reason = "submission-taken"
+    message = (
+        "This submission id already belongs to another answer. Reload the page and answer again."
+    )
+
+
+class RevealTooEarly(QuizConflict):
+    reason = "answer-first"
+    message = "Try the question at least once before showing its answer."
 
 
 class HintOutOfOrder(ValueError):
@@ -103,7 +110,7 @@ def record_attempt(
     if previous is not None:
         return _replay(learner, where, spec, kind, previous)
     if revision != spec.revision:
-        raise STALE_REVISION
+        raise StaleRevision
     result = kind.grade(spec, answer)
     attempt = QuizAttempt(
         **learner.columns(),
@@ -115,8 +122,8 @@ def record_attempt(
         score=result.score,
         misconceptions=list(result.misconceptions),
         # Computed by the INSERT itself, so two quick submissions never share a number.
-        attempt_number=_attempt_count(learner, where).scalar_subquery() + 1,
-        after_reveal=_reveal_count(learner, where) > 0,
+        attempt_number=_count(QuizAttempt, learner, where).scalar_subquery() + 1,
+        after_reveal=bool(db.session.scalar(_count(QuizReveal, learner, where))),
     )
     db.session.add(attempt)
     try:
@@ -137,7 +144,7 @@ def _replay(
     learner: Learner, where: Where, spec: QuizSpec, kind: QuestionType, previous: QuizAttempt
 ) -> Recorded:
     if not learner.owns(previous) or previous.question_id != where.question_id:
-        raise FOREIGN_SUBMISSION
+        raise SubmissionTaken
     if previous.revision == spec.revision:
         result = kind.grade(spec, previous.answer)  # grading is deterministic
     else:
@@ -149,32 +156,26 @@ def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
     return db.session.scalar(select(QuizAttempt).where(QuizAttempt.submission_id == submission_id))
 
 
-def _attempt_count(learner: Learner, where: Where) -> Any:
+def _count(model: Any, learner: Learner, where: Where) -> Any:
+    """SELECT count of the learner's rows of ``model`` for one question."""
     return (
-        select(func.count(QuizAttempt.id))
-        .where(learner.rows_of(QuizAttempt))
-        .where(*_question(QuizAttempt, where))
+        select(func.count(model.id))
+        .where(learner.rows_of(model))
+        .where(
+            model.course == where.course,
+            model.lesson == where.lesson,
+            model.question_id == where.question_id,
+        )
     )
-
-
-def _reveal_count(learner: Learner, where: Where) -> int:
-    query = (
-        select(func.count(QuizReveal.id))
-        .where(learner.rows_of(QuizReveal))
-        .where(*_question(QuizReveal, where))
-    )
-    return db.session.scalar(query) or 0
 
 
 def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str) -> bool:
     """Record "Show answer"; only after a wrong attempt. False when it is already shown."""
     if revision != spec.revision:
-        raise STALE_REVISION
-    state = question_states(learner, where.course, where.lesson, [where.question_id]).get(
-        where.question_id, QuestionState()
-    )
+        raise StaleRevision
+    state = question_state(learner, where)
     if state.wrong_attempts == 0:
-        raise REVEAL_TOO_EARLY
+        raise RevealTooEarly
     if state.revealed or (state.latest is not None and state.latest.correct):
         return False
     db.session.add(QuizReveal(**learner.columns(), **where.columns(), revision=spec.revision))
@@ -185,10 +186,8 @@ def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str)
 def reveal_hint(learner: Learner, where: Where, spec: QuizSpec, revision: str, number: int) -> bool:
     """Record hint ``number``; hints come one at a time. False when it was shown already."""
     if revision != spec.revision:
-        raise STALE_REVISION
-    state = question_states(learner, where.course, where.lesson, [where.question_id]).get(
-        where.question_id, QuestionState()
-    )
+        raise StaleRevision
+    state = question_state(learner, where)
     if number <= state.hints_shown:
         return False
     if number != state.hints_shown + 1 or number > len(spec.hints_html):
@@ -200,6 +199,12 @@ def reveal_hint(learner: Learner, where: Where, spec: QuizSpec, revision: str, n
     )
     db.session.flush()
     return True
+
+
+def question_state(learner: Learner | None, where: Where) -> QuestionState:
+    """One question's state for ``learner`` (empty when nothing was done yet)."""
+    states = question_states(learner, where.course, where.lesson, [where.question_id])
+    return states.get(where.question_id, QuestionState())
 
 
 def question_states(
@@ -250,14 +255,6 @@ def question_states(
             hints_shown=hints.get(question_id, 0),
         )
     return states
-
-
-def _question(model: Any, where: Where) -> Sequence[Any]:
-    return (
-        model.course == where.course,
-        model.lesson == where.lesson,
-        model.question_id == where.question_id,
-    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -7,9 +7,8 @@ A refused form re-renders the lesson with the reason inside the question's secti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -23,12 +22,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app.content.model import Course, Lesson
 from app.errors import wants_json
 from app.extensions import db
 from app.lessons.store import catalog
 from app.lessons.views import render_lesson
+from app.models import QuizAttempt
 from app.quiz_types import InvalidAnswer, QuizSpec, registry_for
 from app.quizzes.forms import (
     Refused,
@@ -40,12 +41,11 @@ from app.quizzes.forms import (
 )
 from app.quizzes.learner import Learner, current_learner
 from app.quizzes.page import LessonQuizzes, lesson_quizzes
+from app.quizzes.present import QuestionView
 from app.quizzes.services import (
     HintOutOfOrder,
-    QuestionState,
     QuizConflict,
     Where,
-    question_states,
     record_attempt,
     reveal_answer,
     reveal_hint,
@@ -98,15 +98,12 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
             submitted,
         )
     db.session.commit()
-    if not wants_json():
-        return _back_to_question(course, lesson, spec)
-    state = _state(course, lesson, spec)
-    quizzes = lesson_quizzes(
-        course, lesson, overrides={spec.id: replace(state, latest=recorded.attempt)}
-    )
     result = recorded.result
-    return jsonify(
-        question=spec.id,
+    return _reply(
+        course,
+        lesson,
+        spec,
+        shown_attempt=recorded.attempt,
         submission_id=recorded.attempt.submission_id,
         replayed=recorded.replayed,
         attempt=recorded.attempt.attempt_number,
@@ -117,7 +114,6 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
         in_place=result.in_place,
         total=result.total,
         explanation=spec.explain_html if result.correct and spec.explain_html else None,
-        **_fragments(lesson, spec, quizzes),
     )
 
 
@@ -134,15 +130,11 @@ def hint(course_slug: str, lesson_slug: str, question_id: str) -> ResponseReturn
             _learner(), Where(course.slug, lesson.slug, spec.id), spec, revision, int(number)
         )
     db.session.commit()
-    if not wants_json():
-        return _back_to_question(course, lesson, spec)
-    quizzes = lesson_quizzes(course, lesson)
-    view = quizzes.views[spec.id]
-    return jsonify(
-        question=spec.id,
-        hints=list(view.hints),
-        next_hint=view.next_hint,
-        **_fragments(lesson, spec, quizzes),
+    return _reply(
+        course,
+        lesson,
+        spec,
+        lambda view: {"hints": list(view.hints), "next_hint": view.next_hint},
     )
 
 
@@ -153,15 +145,11 @@ def reveal(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
     with _refusals():
         reveal_answer(_learner(), Where(course.slug, lesson.slug, spec.id), spec, revision)
     db.session.commit()
-    if not wants_json():
-        return _back_to_question(course, lesson, spec)
-    quizzes = lesson_quizzes(course, lesson)
-    view = quizzes.views[spec.id]
-    return jsonify(
-        question=spec.id,
-        answer=list(view.key_html),
-        explanation=spec.explain_html or None,
-        **_fragments(lesson, spec, quizzes),
+    return _reply(
+        course,
+        lesson,
+        spec,
+        lambda view: {"answer": list(view.key_html), "explanation": spec.explain_html or None},
     )
 
 
@@ -182,14 +170,32 @@ def _question_or_404(
     return course, lesson, spec
 
 
-def _state(course: Course, lesson: Lesson, spec: QuizSpec) -> QuestionState:
-    states = question_states(current_learner(), course.slug, lesson.slug, [spec.id])
-    return states.get(spec.id, QuestionState())
-
-
-def _fragments(lesson: Lesson, spec: QuizSpec, quizzes: LessonQuizzes) -> dict[str, Any]:
-    """Server-rendered parts of the question for scripts to put in place."""
+def _reply(
+    course: Course,
+    lesson: Lesson,
+    spec: QuizSpec,
+    fields_of: Callable[[QuestionView], dict[str, Any]] | None = None,
+    shown_attempt: QuizAttempt | None = None,
+    **fields: Any,
+) -> ResponseReturnValue:
+    """After a write: back to the question (303), or JSON with the question's new state."""
+    if not wants_json():
+        return _back_to_question(course, lesson, spec)
+    shown = {spec.id: shown_attempt} if shown_attempt is not None else None
+    quizzes = lesson_quizzes(course, lesson, shown_attempts=shown)
     view = quizzes.views[spec.id]
+    return jsonify(
+        question=spec.id,
+        **fields,
+        **(fields_of(view) if fields_of else {}),
+        **_fragments(lesson, spec, view, quizzes),
+    )
+
+
+def _fragments(
+    lesson: Lesson, spec: QuizSpec, view: QuestionView, quizzes: LessonQuizzes
+) -> dict[str, Any]:
+    """Server-rendered parts of the question for scripts to put in place."""
     check = next(c for c in lesson.checks if spec in c.questions)
     summary = quizzes.summaries[check.index]
     macro = get_template_attribute
@@ -213,7 +219,7 @@ def _refused(
 ) -> ResponseReturnValue:
     if wants_json():
         response = jsonify(
-            error=_status_name(refusal.status),
+            error=HTTP_STATUS_CODES.get(refusal.status, "Error"),
             status=refusal.status,
             reason=refusal.reason,
             message=refusal.message,
@@ -229,7 +235,3 @@ def _refused(
 def _back_to_question(course: Course, lesson: Lesson, spec: QuizSpec) -> ResponseReturnValue:
     url = url_for("lessons.lesson_page", course_slug=course.slug, lesson_slug=lesson.slug)
     return redirect(f"{url}#q-{spec.id}", code=303)
-
-
-def _status_name(status: int) -> str:
-    return {400: "Bad Request", 409: "Conflict"}.get(status, "Error")

@@ -136,7 +136,7 @@
     return body;
   }
 
-  function focusAfter(section, form, data) {
+  function focusAfter(section, form) {
     var target = null;
     if (form.matches("[data-quiz-hint]")) {
       var hints = section.querySelectorAll(".quiz-hint");
@@ -148,7 +148,6 @@
       target = section.querySelector(".quiz-check");
     }
     if (target) target.focus();
-    return data;
   }
 
   function onSubmit(event) {
@@ -168,7 +167,7 @@
       if (submitter) submitter.removeAttribute("aria-disabled");
       if (reply.status === 200) {
         show(section, reply.data);
-        focusAfter(section, form, reply.data);
+        focusAfter(section, form);
       } else {
         showProblem(section, reply.status, reply.data);
       }
