@@ -25,10 +25,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from app import assets, cli, database, errors, quiz_types, security
     from app.accounts import cli as accounts_cli
+    from app.accounts import limits, sessions
     from app.lessons import store
 
     database.init_app(app)
     security.init_app(app)
+    sessions.init_app(app)
     quiz_types.init_app(app)
     store.init_app(app)
     assets.init_app(app)
@@ -36,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     accounts_cli.init_app(app)
 
+    from app.accounts.views import account as account_bp
+    from app.accounts.views import auth as auth_bp
     from app.lessons.views import bp as lessons_bp
     from app.quizzes.views import bp as quizzes_bp
     from app.site.views import bp as site_bp
@@ -43,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(site_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    limits.init_app(app)
     return app
 
 

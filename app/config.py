@@ -1,8 +1,8 @@
 """Configuration: plain classes per mode, and the one function that reads the environment.
 
 Order of precedence, lowest first: the mode's class, ``FLASK_*`` variables, the documented
-12-factor names (``SECRET_KEY``, ``DATABASE_URL``, ``CONTENT_DIR``, ``FORCE_HTTPS``,
-``SITE_URL``), then the mapping passed to ``create_app`` (tests).
+names in ``ENV_NAMES`` (``SECRET_KEY``, ``DATABASE_URL``, ``MAIL_SERVER``, ...), then the
+mapping passed to ``create_app`` (tests).
 """
 
 from __future__ import annotations
@@ -17,7 +17,23 @@ from typing import Any
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ENV_NAMES = ("SECRET_KEY", "DATABASE_URL", "CONTENT_DIR", "FORCE_HTTPS", "SITE_URL")
+ENV_NAMES = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CONTENT_DIR",
+    "FORCE_HTTPS",
+    "SITE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "MAIL_BACKEND",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "PROXY_COUNT",
+)
 TRUE_STRINGS = {"1", "true", "yes", "on"}
 
 
@@ -43,6 +59,33 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    # Accounts (Flask-Login). A signed-in session, remembered or not, ends after 30 days.
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    # "basic": a session seen from another address or browser is no longer "fresh", so
+    # changing the password or deleting the account asks for the password again.
+    SESSION_PROTECTION = "basic"
+    LOGIN_FAILURE_LIMIT = 100  # failed sign-ins per account per window, then 429
+    LOGIN_FAILURE_WINDOW = timedelta(hours=1)
+    PASSWORD_RESET_MAX_AGE = timedelta(minutes=30)
+    # Per client address, per process with memory:// (use redis://... with several workers).
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "30 per minute"  # sign-in POSTs
+    ACCOUNT_RATE_LIMIT = "10 per minute"  # register, forgot-password and reset POSTs
+    PROXY_COUNT = 0  # trusted proxies in front of the app that set X-Forwarded-For/-Proto
+    # Mail: "console" logs each message (nothing is sent); "smtp" sends it.
+    MAIL_BACKEND = "console"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS on a plain connection
+    MAIL_USE_SSL = False  # TLS from the start (usually port 465)
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_DEFAULT_SENDER = "Learn Flask <no-reply@localhost>"
+    MAIL_TIMEOUT = 10  # seconds for each SMTP network operation
     FORCE_HTTPS = False
     # Versioned static URLs (?v=<hash>) never change content, so browsers may keep them a year.
     STATIC_IMMUTABLE_MAX_AGE = 365 * 24 * 3600
@@ -82,7 +125,13 @@ def load_config(app: Flask, mode: str, overrides: Mapping[str, Any] | None) -> N
     if overrides:
         app.config.from_mapping(overrides)
 
-    app.config["FORCE_HTTPS"] = _as_bool(app.config["FORCE_HTTPS"])
+    for name in ("FORCE_HTTPS", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+        app.config[name] = _as_bool(app.config[name])
+    for name in ("MAIL_PORT", "PROXY_COUNT"):
+        app.config[name] = int(app.config[name])
+    backend = app.config["MAIL_BACKEND"]
+    if backend not in ("console", "smtp"):
+        raise ConfigError(f"MAIL_BACKEND must be console or smtp; got {backend!r}")
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], Path(app.instance_path)
     )

@@ -1,5 +1,6 @@
 """Unbound extension instances; ``create_app`` binds them with ``init_app``."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
@@ -19,3 +20,4 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 talisman = Talisman()
+login_manager = LoginManager()

@@ -32,6 +32,16 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "SITE_URL",
         "INSTANCE_PATH",
         "FLASK_DEBUG",
+        "RATELIMIT_STORAGE_URI",
+        "MAIL_BACKEND",
+        "MAIL_SERVER",
+        "MAIL_PORT",
+        "MAIL_USE_TLS",
+        "MAIL_USE_SSL",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER",
+        "PROXY_COUNT",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -1,4 +1,4 @@
-"""``flask users ...``: create accounts and change roles from the command line."""
+"""``flask users ...``: create accounts, change roles and print password reset links."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import secrets
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from app.accounts.users import AccountError, create_user, set_role
+from app.accounts.reset import reset_url
+from app.accounts.users import AccountError, create_user, find_user, set_role
 from app.extensions import db
 from app.models import ROLES
 
@@ -69,3 +70,20 @@ def set_role_command(email: str, role: str) -> None:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"{user.email} is now {user.role}.")
+
+
+@users_cli.command("reset-link")
+@click.argument("email")
+@with_appcontext
+def reset_link(email: str) -> None:
+    """Print a one-time link that lets the owner of EMAIL choose a new password.
+
+    The link is on SITE_URL (http://127.0.0.1:5000 when unset) and works once, for
+    PASSWORD_RESET_MAX_AGE (30 minutes).
+    """
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account with the email address {email!r}.")
+    minutes = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60)
+    click.echo(f"Reset link for {user.email} (works once, for {minutes} minutes):")
+    click.echo(reset_url(user))

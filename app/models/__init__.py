@@ -1,6 +1,24 @@
 """SQLAlchemy models, one module per area; importing this package registers every table."""
 
-from app.models.quiz import HintReveal, QuizAttempt, QuizReveal
+from __future__ import annotations
+
+from app.extensions import db
+from app.models.quiz import HintReveal, LearnerActivity, QuizAttempt, QuizReveal
 from app.models.user import ROLES, User
 
-__all__ = ["ROLES", "HintReveal", "QuizAttempt", "QuizReveal", "User"]
+__all__ = [
+    "ROLES",
+    "HintReveal",
+    "LearnerActivity",
+    "QuizAttempt",
+    "QuizReveal",
+    "User",
+    "activity_models",
+]
+
+
+def activity_models() -> list[type[LearnerActivity]]:
+    """Every table that records something a learner did (claimed, exported, deleted)."""
+    classes = {mapper.class_ for mapper in db.Model.registry.mappers}
+    found = [cls for cls in classes if issubclass(cls, LearnerActivity)]
+    return sorted(found, key=lambda cls: cls.__tablename__)

@@ -25,7 +25,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _LearnerActivity:
+class LearnerActivity:
     """Columns shared by every row that records something a learner did on a question."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +44,7 @@ def _one_learner() -> CheckConstraint:
     return CheckConstraint("(user_id IS NULL) <> (guest_id IS NULL)", name="one_learner")
 
 
-class QuizAttempt(_LearnerActivity, db.Model):
+class QuizAttempt(LearnerActivity, db.Model):
     """One graded submission. ``submission_id`` makes a retried POST store nothing new."""
 
     __tablename__ = "quiz_attempt"
@@ -62,7 +62,7 @@ class QuizAttempt(_LearnerActivity, db.Model):
     misconceptions: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
-class QuizReveal(_LearnerActivity, db.Model):
+class QuizReveal(LearnerActivity, db.Model):
     """The learner pressed "Show answer" (allowed only after a wrong attempt)."""
 
     __tablename__ = "quiz_reveal"
@@ -72,7 +72,7 @@ class QuizReveal(_LearnerActivity, db.Model):
     )
 
 
-class HintReveal(_LearnerActivity, db.Model):
+class HintReveal(LearnerActivity, db.Model):
     """The learner asked for hint number ``hint_number`` (1-based) of a question."""
 
     __tablename__ = "hint_reveal"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import session
+from flask_login import current_user
 from sqlalchemy import ColumnElement, and_
 
 GUEST_SESSION_KEY = "guest_id"
@@ -39,8 +40,11 @@ class Learner:
 def current_learner(create: bool = False) -> Learner | None:
     """The visitor as a learner; with ``create``, a guest id is minted for a new visitor.
 
-    Reading a page never mints one, so anonymous reading writes no cookie of its own.
+    A signed-in visitor is their account. Reading a page never mints a guest id, so
+    anonymous reading writes no cookie of its own.
     """
+    if current_user.is_authenticated:
+        return Learner(user_id=current_user.id)
     guest_id = session.get(GUEST_SESSION_KEY)
     if not (isinstance(guest_id, str) and GUEST_ID_RE.fullmatch(guest_id)):
         if not create:

@@ -1,0 +1,119 @@
+"""Moving a guest's work to an account, exporting an account's data, deleting it all.
+
+Every table listed by ``activity_models()`` takes part, so a table added later (progress)
+is claimed, exported and deleted with no change here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, inspect, select, update
+
+from app.extensions import db
+from app.models import HintReveal, QuizAttempt, User, activity_models
+
+EXPORT_FORMAT = "learn-flask-account-export/1"
+PRIVATE_COLUMNS = {"password_hash", "session_token", "failed_logins", "failed_logins_since"}
+LEARNER_COLUMNS = {"user_id", "guest_id"}
+
+
+def claim_guest_work(guest_id: str, user_id: int) -> int:
+    """Give every row of ``guest_id`` to the account; returns how many rows moved.
+
+    Attempts are renumbered per question in the order they happened, and a hint the
+    learner opened both as a guest and signed in is kept once (the earlier row).
+    The caller commits.
+    """
+    questions = set(
+        db.session.execute(
+            select(QuizAttempt.course, QuizAttempt.lesson, QuizAttempt.question_id)
+            .where(QuizAttempt.user_id.is_(None), QuizAttempt.guest_id == guest_id)
+            .distinct()
+        ).all()
+    )
+    moved = 0
+    for model in activity_models():
+        result = db.session.execute(
+            update(model)
+            .where(model.user_id.is_(None), model.guest_id == guest_id)
+            .values(user_id=user_id, guest_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount or 0
+    if moved:
+        _renumber_attempts(user_id, questions)
+        _drop_repeated_hints(user_id)
+    return moved
+
+
+def _renumber_attempts(user_id: int, questions: set[Any]) -> None:
+    by_question: dict[tuple[str, str, str], list[QuizAttempt]] = defaultdict(list)
+    attempts = db.session.scalars(
+        select(QuizAttempt)
+        .where(QuizAttempt.user_id == user_id)
+        .order_by(QuizAttempt.created_at, QuizAttempt.id)
+    )
+    for attempt in attempts:
+        key = (attempt.course, attempt.lesson, attempt.question_id)
+        if key in questions:
+            by_question[key].append(attempt)
+    for rows in by_question.values():
+        for number, attempt in enumerate(rows, start=1):
+            attempt.attempt_number = number
+    db.session.flush()
+
+
+def _drop_repeated_hints(user_id: int) -> None:
+    seen: set[tuple[str, str, str, int]] = set()
+    repeated: list[int] = []
+    hints = db.session.scalars(
+        select(HintReveal).where(HintReveal.user_id == user_id).order_by(HintReveal.id)
+    )
+    for hint in hints:
+        key = (hint.course, hint.lesson, hint.question_id, hint.hint_number)
+        if key in seen:
+            repeated.append(hint.id)
+        seen.add(key)
+    if repeated:
+        db.session.execute(delete(HintReveal).where(HintReveal.id.in_(repeated)))
+
+
+def delete_account(user: User) -> None:
+    """Remove the account and every row that belongs to it. The caller commits."""
+    for model in activity_models():
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    db.session.delete(user)
+    db.session.flush()
+
+
+def export_account(user: User) -> dict[str, Any]:
+    """Everything stored about the account, as JSON-ready data (no secrets)."""
+    data: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "exported_at": _json_value(datetime.now(UTC)),
+        "account": _row_dict(user, skip=PRIVATE_COLUMNS),
+    }
+    for model in activity_models():
+        rows = db.session.scalars(
+            select(model).where(model.user_id == user.id).order_by(model.created_at, model.id)
+        )
+        data[model.__tablename__] = [_row_dict(row, skip=LEARNER_COLUMNS) for row in rows]
+    return data
+
+
+def _row_dict(row: Any, skip: set[str]) -> dict[str, Any]:
+    return {
+        column.key: _json_value(getattr(row, column.key))
+        for column in inspect(type(row)).column_attrs
+        if column.key not in skip
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.isoformat()
+    return value

@@ -1,0 +1,34 @@
+"""Per-address limits on the account forms (Flask-Limiter), one limiter per app.
+
+``RATELIMIT_STORAGE_URI`` picks the storage: ``memory://`` (the default) counts per
+process, so with several gunicorn workers use a shared one such as ``redis://``.
+The per-account throttle in ``throttle.py`` needs no extra service.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# endpoint -> the config key holding its limit (applied to POSTs only)
+LIMITED_ENDPOINTS = {
+    "auth.login": "LOGIN_RATE_LIMIT",
+    "auth.register": "ACCOUNT_RATE_LIMIT",
+    "auth.forgot_password": "ACCOUNT_RATE_LIMIT",
+    "auth.reset_password": "ACCOUNT_RATE_LIMIT",
+}
+MESSAGE = "Too many attempts from your network in a short time. Wait a minute, then try again."
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the account views in per-address limits; call after the blueprints are added."""
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    for endpoint, key in LIMITED_ENDPOINTS.items():
+        view = app.view_functions[endpoint]
+        limit = limiter.limit(_setting(key), methods=["POST"], error_message=MESSAGE)
+        app.view_functions[endpoint] = limit(view)
+
+
+def _setting(key: str):  # noqa: ANN202 - a zero-argument callable Flask-Limiter calls per request
+    return lambda: current_app.config[key]
