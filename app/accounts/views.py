@@ -77,21 +77,26 @@ def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("account.dashboard"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        problems = password_problems(form.password.data, form.email.data, form.display_name.data)
+    valid = form.validate_on_submit()
+    if form.is_submitted() and form.password.data and not form.password.errors:
+        # Checked even when another field is wrong, so every problem shows at once.
+        problems = password_problems(
+            form.password.data, form.email.data or "", form.display_name.data or ""
+        )
         if problems:
             form.password.errors.append(problems[0])
+            valid = False
+    if valid:
+        try:
+            user = create_user(form.email.data, form.display_name.data, form.password.data)
+        except (AccountError, IntegrityError) as exc:
+            db.session.rollback()
+            form.email.errors.append(_taken_message(exc))
         else:
-            try:
-                user = create_user(form.email.data, form.display_name.data, form.password.data)
-            except (AccountError, IntegrityError) as exc:
-                db.session.rollback()
-                form.email.errors.append(_taken_message(exc))
-            else:
-                sign_in(user)
-                db.session.commit()
-                flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
-                return redirect(url_for("account.dashboard"), 303)
+            sign_in(user)
+            db.session.commit()
+            flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
+            return redirect(url_for("account.dashboard"), 303)
     return _page("auth/register.html", _status(form), form=form)
 
 

@@ -119,8 +119,29 @@
     });
   }
 
+  /* "Show" buttons next to password fields (hidden without JavaScript). */
+  function addPasswordToggles() {
+    document.querySelectorAll("[data-password-toggle]").forEach(function (button) {
+      var input = document.getElementById(button.getAttribute("data-password-toggle"));
+      if (!input) return;
+      button.hidden = false;
+      button.setAttribute("aria-label", "Show password");
+      button.addEventListener("click", function () {
+        var show = input.type === "password";
+        input.type = show ? "text" : "password";
+        button.textContent = show ? "Hide" : "Show";
+        button.setAttribute("aria-label", show ? "Hide password" : "Show password");
+      });
+      /* Never submit with the password visible: a shoulder or screen recorder may see it. */
+      if (input.form) {
+        input.form.addEventListener("submit", function () { input.type = "password"; });
+      }
+    });
+  }
+
   function init() {
     syncDisclosures();
+    addPasswordToggles();
     addCopyButtons();
     updateScrollableStops();
     trackCurrentSection();
