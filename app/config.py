@@ -60,6 +60,7 @@ class BaseConfig:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     # Accounts (Flask-Login). A signed-in session, remembered or not, ends after 30 days.
+    REMEMBER_COOKIE_NAME = "remember_token"
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

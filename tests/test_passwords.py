@@ -8,6 +8,7 @@ from app.accounts.passwords import (
     MAX_LENGTH,
     MIN_LENGTH,
     common_passwords,
+    dummy_hash,
     hash_password,
     password_matches,
     password_problems,
@@ -67,3 +68,10 @@ def test_long_passwords_are_never_truncated() -> None:
     stored = hash_password(password)
     assert password_matches(stored, password)
     assert not password_matches(stored, "p" * 100 + "tail-two")
+
+
+def test_the_dummy_hash_costs_as_much_as_a_real_one() -> None:
+    """Unknown emails are checked against it: same method and scrypt parameters."""
+    real = hash_password("a real password for the comparison")
+    assert dummy_hash().split("$")[0] == real.split("$")[0] == "scrypt:32768:8:1"
+    assert not password_matches(dummy_hash(), "a real password for the comparison")

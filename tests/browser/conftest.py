@@ -16,7 +16,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from tests.conftest import BUNDLED_CONTENT, PROJECT_ROOT
+from app.lessons.store import catalog
+from tests.conftest import BUNDLED_CONTENT, PROJECT_ROOT, MakeApp
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
@@ -96,3 +97,17 @@ def base_url(live_server: str) -> str:
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """Reduced motion: no smooth scrolling to ``#q-...`` for clicks to wait out."""
     return {**browser_context_args, "reduced_motion": "reduce"}
+
+
+@pytest.fixture
+def choices(make_app: MakeApp) -> dict[bool, str]:
+    """A wrong (``False``) and the correct (``True``) option id of the single-choice
+    question ``string-view-response-defaults`` in the lesson ``what-is-flask``."""
+    with make_app().app_context():
+        lesson = catalog().course("flask-fundamentals").lesson("what-is-flask")
+        question = lesson.question("string-view-response-defaults")
+        options = question.options
+    return {
+        False: next(option.id for option in options if not option.correct),
+        True: next(option.id for option in options if option.correct),
+    }

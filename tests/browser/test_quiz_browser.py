@@ -5,27 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-
-from app.lessons.store import catalog
-from tests.conftest import MakeApp
 
 COURSE, LESSON, QUESTION = "flask-fundamentals", "what-is-flask", "string-view-response-defaults"
 LESSON_PATH = f"/courses/{COURSE}/{LESSON}/"
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def choices(make_app: MakeApp) -> dict[bool, str]:
-    """A wrong (``False``) and the correct (``True``) option id of the question."""
-    with make_app().app_context():
-        question = catalog().course(COURSE).lesson(LESSON).question(QUESTION)
-        options = question.options
-    return {
-        False: next(option.id for option in options if not option.correct),
-        True: next(option.id for option in options if option.correct),
-    }
 
 
 def answer(page: Page, option_id: str) -> None:
