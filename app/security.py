@@ -30,6 +30,8 @@ REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def init_app(app: Flask) -> None:
+    # Registered before Talisman's hook, so it runs after it (Flask runs them in reverse).
+    app.after_request(_view_referrer_policy)
     force_https = app.config["FORCE_HTTPS"]
     talisman.init_app(
         app,
@@ -45,6 +47,18 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.before_request(_assign_request_id)
     app.after_request(_send_request_id)
+
+
+def private_referrer() -> None:
+    """Send no Referer from this page: its address holds a secret (a reset token)."""
+    g.referrer_policy = "no-referrer"
+
+
+def _view_referrer_policy(response: Response) -> Response:
+    policy = g.get("referrer_policy")
+    if policy:
+        response.headers["Referrer-Policy"] = policy
+    return response
 
 
 def _assign_request_id() -> None:

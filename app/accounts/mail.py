@@ -31,7 +31,13 @@ def send_mail(to: str, subject: str, body: str) -> threading.Thread | None:
     message["Subject"] = subject
     message.set_content(body)
     if config["MAIL_BACKEND"] == "console":
-        log.info("mail (console backend, not sent)\n%s", message.as_string())
+        headers = "".join(
+            f"{name}: {value}\n"
+            for name, value in message.items()
+            if name in ("From", "To", "Subject")
+        )
+        # The body as written, not transfer-encoded: links stay whole and can be copied.
+        log.info("mail (console backend, not sent)\n%s\n%s", headers, body)
         return None
     settings = {key: config[key] for key in config if key.startswith("MAIL_")}
     thread = threading.Thread(target=_deliver, args=(settings, message), daemon=True)

@@ -46,6 +46,7 @@ from app.accounts.users import AccountError, create_user, find_user, normalise_e
 from app.extensions import db
 from app.lessons.store import catalog
 from app.models import User, activity_models
+from app.security import private_referrer
 
 auth = Blueprint("auth", __name__, url_prefix="/auth")
 account = Blueprint("account", __name__)
@@ -178,6 +179,7 @@ def _send_reset_mail(user: User) -> None:
 
 @auth.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> ResponseReturnValue:
+    private_referrer()
     user = user_for_token(token)
     if user is None:
         return _page("auth/reset.html", 400, form=None, invalid=True)
@@ -192,14 +194,6 @@ def reset_password(token: str) -> ResponseReturnValue:
             return redirect(url_for("account.dashboard"), 303)
         form.password.errors.append(problems[0])
     return _page("auth/reset.html", _status(form), form=form, invalid=False, user=user)
-
-
-@auth.after_request
-def _private_links(response: Response) -> Response:
-    """A reset link is a secret: never send it on as a Referer."""
-    if request.endpoint == "auth.reset_password":
-        response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 def _set_password(user: User, password: str) -> None:
