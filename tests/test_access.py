@@ -10,7 +10,7 @@ from flask import Flask
 
 from app.accounts.users import find_user
 from app.models import QuizAttempt
-from tests.account_client import Browser, add_user, migrated_app
+from tests.account_client import Browser, add_user, csrf_tokens, migrated_app
 from tests.quiz_client import Learner, correct_answer, rows
 
 LESSON, QUESTION = "what-is-flask", "string-view-response-defaults"
@@ -67,3 +67,27 @@ def test_a_csrf_token_from_another_session_is_refused(access_app: Flask) -> None
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
     assert len(rows(access_app, QuizAttempt)) == before
+
+
+def test_a_session_seen_from_another_browser_must_confirm_the_password(
+    access_app: Flask,
+) -> None:
+    """Session protection "basic": still signed in, but no longer fresh."""
+    browser = Browser(access_app)
+    assert browser.login("ada@example.org").status_code == 303
+    assert "Current password" in browser.get("/account").get_data(as_text=True)
+
+    other_agent = {"User-Agent": "SomethingElse/1.0"}
+    page = browser.get("/account", headers=other_agent)
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "confirm your password" in text and "Current password" not in text
+    token = csrf_tokens(text)["profile-csrf_token"]
+    change = browser.client.post(
+        "/account/password",
+        data={"password-csrf_token": token, "password-current_password": "x"},
+        headers=other_agent,
+    )
+    assert change.status_code == 302
+    assert change.location.startswith("/auth/login?next=")
