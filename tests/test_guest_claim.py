@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from app.models import HintReveal, QuizAttempt, QuizReveal
 from app.quiz_types import QuizSpec
-from tests.account_client import Browser, add_user, get_user, migrated_app
+from tests.account_client import Browser, add_user, csrf_tokens, get_user, migrated_app
 from tests.quiz_client import Learner, correct_answer, rows, section_of, text_of, wrong_answer
 
 COURSE = "flask-fundamentals"
@@ -331,3 +331,19 @@ def test_after_logout_answers_go_to_a_fresh_guest_id(claim_app: Flask) -> None:
     for model in ACTIVITY:
         now = [snapshot(r) for r in owned_by(claim_app, model, user_id=user.id)]
         assert now == account_rows[model], model.__tablename__
+
+
+def test_a_guest_posting_logout_keeps_their_guest_work(claim_app: Flask) -> None:
+    guest = Learner(claim_app)
+    spec = guest.lesson(LESSON).question(SINGLE)
+    assert spec is not None
+    assert guest.post_form(LESSON, spec, correct_answer(spec)).status_code == 303
+    with guest.client.session_transaction() as session:
+        guest_id = session["guest_id"]
+    token = csrf_tokens(guest.page(LESSON))["csrf_token"]
+
+    response = guest.client.post("/auth/logout", data={"csrf_token": token})
+
+    assert response.status_code == 303
+    with guest.client.session_transaction() as session:
+        assert session["guest_id"] == guest_id

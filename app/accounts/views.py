@@ -148,10 +148,9 @@ def _locked(seconds: int) -> TooManyRequests:
 
 @auth.post("/logout")
 def logout() -> ResponseReturnValue:
-    signed_in = current_user.is_authenticated
-    sign_out(current_user._get_current_object() if signed_in else None)
-    db.session.commit()
-    if signed_in:
+    if current_user.is_authenticated:  # a guest's session (and guest work) is left alone
+        sign_out(current_user._get_current_object())
+        db.session.commit()
         flash("You're signed out on every device.", "success")
     return redirect(url_for("lessons.catalog_page"), 303)
 
