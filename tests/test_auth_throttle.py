@@ -114,7 +114,8 @@ def test_locked_page_explains_the_pause(locking_app: Flask) -> None:
     assert_friendly_429(response)
     page = response.get_data(as_text=True)
     assert "paused for about 60 minutes" in page
-    assert "reset the password" in page
+    assert "you can reset it now" in page
+    assert 'href="/auth/forgot"' in page
 
 
 def test_unknown_email_is_never_locked(locking_app: Flask) -> None:

@@ -140,8 +140,8 @@ def _locked(seconds: int) -> TooManyRequests:
     minutes = max(1, round(seconds / 60))
     return TooManyRequests(
         "There have been too many failed sign-ins to this account. Sign-ins to it are "
-        f"paused for about {minutes} minute{'s' if minutes != 1 else ''}; you can also reset "
-        "the password from the sign-in page.",
+        f"paused for about {minutes} minute{'s' if minutes != 1 else ''}. If you have "
+        "forgotten the password, you can reset it now.",
         retry_after=seconds,
     )
 
