@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -15,7 +16,7 @@ from app import create_app
 from app.accounts.users import create_user
 from app.extensions import db
 from app.models import User
-from tests.conftest import BUNDLED_CONTENT
+from tests.conftest import APP_ENV_NAMES, BUNDLED_CONTENT
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(
@@ -32,7 +33,11 @@ def migrated_app(instance: Path, **config: Any) -> Flask:
         "CONTENT_DIR": str(BUNDLED_CONTENT),
     }
     settings.update(config)
-    app = create_app(settings)
+    # Module fixtures run before the per-test environment cleaner: clear it here too.
+    with pytest.MonkeyPatch.context() as patch:
+        for name in APP_ENV_NAMES:
+            patch.delenv(name, raising=False)
+        app = create_app(settings)
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     return app

@@ -20,29 +20,33 @@ MakeApp = Callable[..., Flask]
 WriteContent = Callable[[dict[str, str | bytes]], Path]
 
 
+# Settings a developer's shell may export that would change the app under test.
+APP_ENV_NAMES = (
+    "APP_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CONTENT_DIR",
+    "FORCE_HTTPS",
+    "SITE_URL",
+    "INSTANCE_PATH",
+    "FLASK_DEBUG",
+    "RATELIMIT_STORAGE_URI",
+    "MAIL_BACKEND",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "PROXY_COUNT",
+)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from the documented defaults, whatever the developer's shell exports."""
-    for name in (
-        "APP_ENV",
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "CONTENT_DIR",
-        "FORCE_HTTPS",
-        "SITE_URL",
-        "INSTANCE_PATH",
-        "FLASK_DEBUG",
-        "RATELIMIT_STORAGE_URI",
-        "MAIL_BACKEND",
-        "MAIL_SERVER",
-        "MAIL_PORT",
-        "MAIL_USE_TLS",
-        "MAIL_USE_SSL",
-        "MAIL_USERNAME",
-        "MAIL_PASSWORD",
-        "MAIL_DEFAULT_SENDER",
-        "PROXY_COUNT",
-    ):
+    for name in APP_ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
 
 

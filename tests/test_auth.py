@@ -31,20 +31,6 @@ from tests.account_client import (
 )
 
 RAISED_LIMITS = {"LOGIN_RATE_LIMIT": "1000 per minute", "ACCOUNT_RATE_LIMIT": "1000 per minute"}
-# Variables the app reads at creation; the autouse cleaner in conftest runs per test,
-# after module fixtures, so module apps clear them themselves.
-APP_ENV_NAMES = (
-    "APP_ENV",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "CONTENT_DIR",
-    "FORCE_HTTPS",
-    "SITE_URL",
-    "INSTANCE_PATH",
-    "FLASK_DEBUG",
-    "RATELIMIT_STORAGE_URI",
-    "PROXY_COUNT",
-)
 # Accounts made once for the module; each test that changes an account's state has its own.
 ACCOUNTS = (
     "login",
@@ -75,10 +61,7 @@ def email_of(name: str) -> str:
 
 
 def _build_app(instance: Path, **config: Any) -> Flask:
-    with pytest.MonkeyPatch.context() as mp:
-        for name in APP_ENV_NAMES:
-            mp.delenv(name, raising=False)
-        return migrated_app(instance, **RAISED_LIMITS, **config)
+    return migrated_app(instance, **RAISED_LIMITS, **config)
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,7 @@ and the per-address limits of Flask-Limiter on the account forms."""
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,9 +12,8 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests.account_client import PASSWORD, Browser, add_user, csrf_tokens, get_user, migrated_app
-from tests.conftest import PROJECT_ROOT
-from tests.test_quiz_gunicorn import BIN, free_port, server_env, wait_until_up
 from tests.test_quiz_gunicorn import Browser as HttpBrowser
+from tests.test_quiz_gunicorn import gunicorn
 
 WRONG = "not the right password at all"
 BAD_CREDENTIALS = "match an account"  # from "That email and password don't match an account."
@@ -153,40 +149,6 @@ def test_lock_ends_when_the_window_has_passed(tmp_path: Path) -> None:
 
 
 # ---------- across gunicorn workers ----------
-
-
-@contextmanager
-def gunicorn(instance: Path, log: Path, **extra_env: str) -> Iterator[int]:
-    """Serve the app on ``instance`` with two gunicorn workers; yields the port."""
-    env = server_env(instance)
-    env.update(extra_env)
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--no-control-socket",
-                "app:create_app()",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(port, process, log)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -53,21 +54,14 @@ def server_env(instance: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def gunicorn_port(tmp_path: Path) -> Iterator[int]:
-    instance = tmp_path / "served"
-    instance.mkdir()
-    env = server_env(instance)
-    subprocess.run(
-        [str(BIN / "flask"), "db", "upgrade"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+@contextmanager
+def gunicorn(instance: Path, log: Path, **extra_env: str) -> Iterator[int]:
+    """Serve the app on ``instance`` with two gunicorn workers; yields the port.
+
+    The database must exist already (``flask db upgrade`` or ``migrated_app``).
+    """
+    env = {**server_env(instance), **extra_env}
     port = free_port()
-    log = tmp_path / "gunicorn.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
@@ -94,6 +88,22 @@ def gunicorn_port(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def gunicorn_port(tmp_path: Path) -> Iterator[int]:
+    instance = tmp_path / "served"
+    instance.mkdir()
+    subprocess.run(
+        [str(BIN / "flask"), "db", "upgrade"],
+        cwd=PROJECT_ROOT,
+        env=server_env(instance),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with gunicorn(instance, tmp_path / "gunicorn.log") as port:
+        yield port
 
 
 def wait_until_up(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -27,13 +27,14 @@ def claim_guest_work(guest_id: str, user_id: int) -> int:
     learner opened both as a guest and signed in is kept once (the earlier row).
     The caller commits.
     """
-    questions = set(
-        db.session.execute(
+    questions = {
+        tuple(row)
+        for row in db.session.execute(
             select(QuizAttempt.course, QuizAttempt.lesson, QuizAttempt.question_id)
             .where(QuizAttempt.user_id.is_(None), QuizAttempt.guest_id == guest_id)
             .distinct()
-        ).all()
-    )
+        )
+    }
     moved = 0
     for model in activity_models():
         result = db.session.execute(
@@ -49,11 +50,17 @@ def claim_guest_work(guest_id: str, user_id: int) -> int:
     return moved
 
 
-def _renumber_attempts(user_id: int, questions: set[Any]) -> None:
+def _renumber_attempts(user_id: int, questions: set[tuple[str, str, str]]) -> None:
+    """Number the attempts of each claimed question 1, 2, ... in the order they happened."""
+    if not questions:
+        return
     by_question: dict[tuple[str, str, str], list[QuizAttempt]] = defaultdict(list)
     attempts = db.session.scalars(
         select(QuizAttempt)
-        .where(QuizAttempt.user_id == user_id)
+        .where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.question_id.in_({question for _, _, question in questions}),
+        )
         .order_by(QuizAttempt.created_at, QuizAttempt.id)
     )
     for attempt in attempts:

@@ -7,6 +7,8 @@ The per-account throttle in ``throttle.py`` needs no extra service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,5 +34,6 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = limit(view)
 
 
-def _setting(key: str):  # noqa: ANN202 - a zero-argument callable Flask-Limiter calls per request
+def _setting(key: str) -> Callable[[], str]:
+    """The limit as Flask-Limiter reads it on each request: from the app's config."""
     return lambda: current_app.config[key]

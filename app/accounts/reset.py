@@ -43,13 +43,10 @@ def reset_url(user: User) -> str:
     """The absolute link, on ``SITE_URL`` when set (never on a Host header alone in mail)."""
     token = reset_token(user)
     site_url = current_app.config["SITE_URL"].rstrip("/")
+    if site_url and has_request_context():
+        return site_url + url_for("auth.reset_password", token=token)
     if has_request_context():
-        path = url_for("auth.reset_password", token=token)
-        return (
-            (site_url + path)
-            if site_url
-            else url_for("auth.reset_password", token=token, _external=True)
-        )
+        return url_for("auth.reset_password", token=token, _external=True)
     with current_app.test_request_context(base_url=site_url or LOCAL_SITE_URL):
         return url_for("auth.reset_password", token=token, _external=True)
 

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.lessons.store import catalog
-from tests.conftest import BUNDLED_CONTENT, PROJECT_ROOT, MakeApp
+from tests.conftest import APP_ENV_NAMES, BUNDLED_CONTENT, PROJECT_ROOT, MakeApp
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
@@ -29,17 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-# Settings a developer's shell may export that would change the app under test.
-APP_ENVIRONMENT = (
-    "APP_ENV",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "CONTENT_DIR",
-    "FORCE_HTTPS",
-    "SITE_URL",
-    "INSTANCE_PATH",
-    "FLASK_DEBUG",
-)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +53,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """
     instance = tmp_path_factory.mktemp("live-instance")
     with pytest.MonkeyPatch.context() as patch:
-        for name in APP_ENVIRONMENT:
+        for name in APP_ENV_NAMES:
             patch.delenv(name, raising=False)
         patch.chdir(PROJECT_ROOT)  # Flask-Migrate finds migrations/ from the working folder
         app = create_app({"INSTANCE_PATH": str(instance), "CONTENT_DIR": str(BUNDLED_CONTENT)})
