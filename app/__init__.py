@@ -41,12 +41,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.accounts.views import account as account_bp
     from app.accounts.views import auth as auth_bp
     from app.lessons.views import bp as lessons_bp
+    from app.progress.views import api as api_bp
+    from app.progress.views import bp as progress_bp
     from app.quizzes.views import bp as quizzes_bp
     from app.site.views import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(lessons_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(progress_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     limits.init_app(app)

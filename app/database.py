@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db, migrate
@@ -49,3 +51,13 @@ def database_answers() -> bool:
     except SQLAlchemyError:
         return False
     return True
+
+
+def insert_ignoring_duplicates(model: Any, **values: Any) -> None:
+    """INSERT a row unless a unique constraint already holds one like it (no error, no wait).
+
+    Two requests creating the same row at once both succeed; the caller reads the row back.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
+from app.extensions import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONTENT = PROJECT_ROOT / "content"
@@ -69,17 +72,43 @@ def write_content(tmp_path: Path) -> WriteContent:
     return write
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file at the head migration, built once and copied into each test's app."""
+    instance = tmp_path_factory.mktemp("migrated")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in APP_ENV_NAMES:
+            patch.delenv(name, raising=False)
+        app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance)})
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.engine.dispose()
+    database = instance / "app.db"
+    with sqlite3.connect(database) as connection:  # one self-contained file to copy
+        connection.execute("PRAGMA journal_mode=DELETE")
+    return database
+
+
 @pytest.fixture
-def make_app(tmp_path: Path) -> MakeApp:
-    """Build an app on a fresh instance folder; keyword arguments override config."""
+def make_app(tmp_path: Path, migrated_database: Path) -> MakeApp:
+    """Build an app on a fresh instance folder; keyword arguments override config.
+
+    Without a ``DATABASE_URL``, the app's SQLite file starts at the head migration, as
+    after ``make run``.
+    """
 
     def make(content_dir: Path | None = None, instance: Path | None = None, **config: Any) -> Flask:
+        instance = instance or tmp_path / "instance"
         settings: dict[str, Any] = {
             "TESTING": True,
-            "INSTANCE_PATH": str(instance or tmp_path / "instance"),
+            "INSTANCE_PATH": str(instance),
             "CONTENT_DIR": str(content_dir or BUNDLED_CONTENT),
         }
         settings.update(config)
+        if not settings.get("DATABASE_URL") and not (instance / "app.db").exists():
+            instance.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(migrated_database, instance / "app.db")
         return create_app(settings)
 
     return make

@@ -1,7 +1,8 @@
 """Moving a guest's work to an account, exporting an account's data, deleting it all.
 
-Every table listed by ``activity_models()`` takes part, so a table added later (progress)
-is claimed, exported and deleted with no change here.
+Every table listed by ``activity_models()`` takes part: its rows are claimed, exported
+and deleted with no change here. Lesson progress (one row per learner and lesson) is
+merged first, so that no lesson ends up with two rows.
 """
 
 from __future__ import annotations
@@ -13,11 +14,31 @@ from typing import Any
 from sqlalchemy import delete, inspect, select, update
 
 from app.extensions import db
-from app.models import HintReveal, QuizAttempt, User, activity_models
+from app.models import (
+    CourseReset,
+    HintReveal,
+    LessonProgress,
+    QuizAttempt,
+    User,
+    activity_models,
+)
+from app.models.learner import aware
+from app.progress.resets import reset_time
+from app.progress.services import is_current
+from app.quizzes.learner import Learner
 
 EXPORT_FORMAT = "learn-flask-account-export/1"
 PRIVATE_COLUMNS = {"password_hash", "session_token", "failed_logins", "failed_logins_since"}
 LEARNER_COLUMNS = {"user_id", "guest_id"}
+PROGRESS_STATE = (
+    "started_at",
+    "last_seen_at",
+    "furthest_section",
+    "furthest_index",
+    "percent_read",
+    "completed_at",
+    "marked_complete",
+)
 
 
 def claim_guest_work(guest_id: str, user_id: int) -> int:
@@ -35,6 +56,7 @@ def claim_guest_work(guest_id: str, user_id: int) -> int:
             .distinct()
         )
     }
+    _merge_progress(guest_id, user_id)
     moved = 0
     for model in activity_models():
         result = db.session.execute(
@@ -48,6 +70,75 @@ def claim_guest_work(guest_id: str, user_id: int) -> int:
         _renumber_attempts(user_id, questions)
         _drop_repeated_hints(user_id)
     return moved
+
+
+def _merge_progress(guest_id: str, user_id: int) -> None:
+    """Fold the guest's lesson progress into the account's before the rows move.
+
+    Where both have a row for a lesson, the account keeps one with the more advanced
+    state of each: the earlier start, the later visit, the furthest section, the higher
+    percentage, and completion if either completed it. A guest's row from before the
+    guest started the course over is dropped. The guest's reset of a course moves over
+    only when the account has no work of its own in that course.
+    """
+    guest, account = Learner(guest_id=guest_id), Learner(user_id=user_id)
+    guest_resets = {
+        row.course: row
+        for row in db.session.scalars(select(CourseReset).where(guest.rows_of(CourseReset)))
+    }
+    for row in db.session.scalars(select(LessonProgress).where(guest.rows_of(LessonProgress))):
+        reset = guest_resets.get(row.course)
+        if not is_current(row, aware(reset.reset_at) if reset else None):
+            db.session.delete(row)
+            continue
+        mine = db.session.scalar(
+            select(LessonProgress).where(
+                account.rows_of(LessonProgress),
+                LessonProgress.course == row.course,
+                LessonProgress.lesson == row.lesson,
+            )
+        )
+        if mine is None:
+            continue  # moves over with the other rows
+        if not is_current(mine, reset_time(account, row.course)):
+            _copy_state(row, mine)
+        else:
+            _fold_state(row, mine)
+        db.session.delete(row)
+    for course, reset in guest_resets.items():
+        if _has_work(account, course):
+            db.session.delete(reset)
+    db.session.flush()
+
+
+def _copy_state(source: LessonProgress, target: LessonProgress) -> None:
+    for name in PROGRESS_STATE:
+        setattr(target, name, getattr(source, name))
+
+
+def _fold_state(source: LessonProgress, target: LessonProgress) -> None:
+    target.started_at = min(aware(source.started_at), aware(target.started_at))
+    target.last_seen_at = max(aware(source.last_seen_at), aware(target.last_seen_at))
+    if source.furthest_index > target.furthest_index:
+        target.furthest_index, target.furthest_section = (
+            source.furthest_index,
+            source.furthest_section,
+        )
+    target.percent_read = max(source.percent_read, target.percent_read)
+    finished = [row for row in (source, target) if row.completed_at is not None]
+    if finished:
+        first = min(finished, key=lambda row: aware(row.completed_at))  # type: ignore[arg-type]
+        target.completed_at, target.marked_complete = first.completed_at, first.marked_complete
+
+
+def _has_work(learner: Learner, course: str) -> bool:
+    return any(
+        db.session.scalar(
+            select(model.id).where(learner.rows_of(model), model.course == course).limit(1)
+        )
+        is not None
+        for model in activity_models()
+    )
 
 
 def _renumber_attempts(user_id: int, questions: set[tuple[str, str, str]]) -> None:

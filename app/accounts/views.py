@@ -45,7 +45,10 @@ from app.accounts.throttle import clear_failures, record_failure, seconds_locked
 from app.accounts.users import AccountError, create_user, find_user, normalise_email
 from app.extensions import db
 from app.lessons.store import catalog
-from app.models import User, activity_models
+from app.models import LessonProgress, QuizAttempt, User
+from app.models.learner import aware
+from app.progress.summary import CourseProgress, course_progress
+from app.quizzes.learner import Learner
 from app.security import private_referrer
 
 auth = Blueprint("auth", __name__, url_prefix="/auth")
@@ -97,7 +100,7 @@ def register() -> ResponseReturnValue:
             sign_in(user)
             db.session.commit()
             flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
-            return redirect(url_for("account.dashboard"), 303)
+            return redirect(safe_next(request.args.get("next")), 303)
     return _page("auth/register.html", _status(form), form=form)
 
 
@@ -211,30 +214,27 @@ def dashboard() -> ResponseReturnValue:
     return _page("account/dashboard.html", courses=_started_courses(current_user.id))
 
 
-def _started_courses(user_id: int) -> list[dict[str, Any]]:
-    """The courses the learner has worked in, most recent first, with the last lesson."""
-    latest: dict[tuple[str, str], datetime] = {}
-    for model in activity_models():
+def _started_courses(user_id: int) -> list[CourseProgress]:
+    """The learner's progress in each course they worked in, most recent first."""
+    learner = Learner(user_id=user_id)
+    latest: dict[str, datetime] = {}
+    for model, moment in (
+        (LessonProgress, LessonProgress.last_seen_at),
+        (QuizAttempt, QuizAttempt.created_at),
+    ):
         rows = db.session.execute(
-            select(model.course, model.lesson, func.max(model.created_at))
+            select(model.course, func.max(moment))
             .where(model.user_id == user_id)
-            .group_by(model.course, model.lesson)
+            .group_by(model.course)
         )
-        for course_slug, lesson_slug, when in rows:
-            key = (course_slug, lesson_slug)
-            latest[key] = max(when, latest.get(key, when))
-    started: dict[str, dict[str, Any]] = {}
-    for (course_slug, lesson_slug), when in sorted(latest.items(), key=lambda item: item[1]):
+        for course_slug, when in rows:
+            latest[course_slug] = max(aware(when), latest.get(course_slug, aware(when)))
+    found = []
+    for course_slug in sorted(latest, key=latest.__getitem__, reverse=True):
         course = catalog().course(course_slug)
-        if course is None:
-            continue  # the course was removed from content/
-        entry = started.setdefault(course_slug, {"course": course, "lessons": set()})
-        lesson = course.lesson(lesson_slug)
-        if lesson is not None:
-            entry["lessons"].add(lesson_slug)
-            entry["last_lesson"] = lesson
-        entry["when"] = when
-    return sorted(started.values(), key=lambda entry: entry["when"], reverse=True)
+        if course is not None:  # None: the course was removed from content/
+            found.append(course_progress(learner, course))
+    return found
 
 
 def _settings_forms(**sent: FlaskForm) -> dict[str, FlaskForm]:

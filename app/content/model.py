@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from app.content.diagnostics import Diagnostic
+from app.content.reading import Outline
 from app.quiz_types.spec import QuizSpec
 
 # Where the renderer left a knowledge check in a lesson's HTML (raw HTML is off in
@@ -93,6 +94,10 @@ class Lesson:
 
     def question(self, question_id: str) -> QuizSpec | None:
         return next((q for q in self.questions if q.id == question_id), None)
+
+    @cached_property
+    def outline(self) -> Outline:
+        return Outline.of(self.html)
 
     @cached_property
     def body_parts(self) -> tuple[str | KnowledgeCheck, ...]:

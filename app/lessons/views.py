@@ -14,8 +14,11 @@ from app.content.diagnostics import Diagnostic
 from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
-from app.extensions import talisman
+from app.extensions import db, talisman
 from app.lessons.store import catalog
+from app.progress.services import record_visit
+from app.progress.summary import course_progress, lesson_page_progress
+from app.quizzes.learner import current_learner
 from app.quizzes.page import lesson_quizzes
 from app.security import ASSET_CONTENT_SECURITY_POLICY
 
@@ -51,7 +54,10 @@ def catalog_page() -> ResponseReturnValue:
 def course_page(course_slug: str) -> ResponseReturnValue:
     course = _course_or_404(course_slug)
     return render_template(
-        "lessons/course.html", course=course, diagnostics=_authoring_diagnostics(course.path)
+        "lessons/course.html",
+        course=course,
+        diagnostics=_authoring_diagnostics(course.path),
+        progress=course_progress(current_learner(), course),
     )
 
 
@@ -64,6 +70,10 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         if broken is not None and current_app.debug:
             return render_template("lessons/broken.html", course=course, broken=broken), 500
         abort(404)
+    learner = current_learner(create=True)
+    assert learner is not None  # noqa: S101 - create=True always gives one
+    record_visit(learner, lesson)
+    db.session.commit()
     return render_lesson(course, lesson)
 
 
@@ -88,6 +98,7 @@ def render_lesson(
         position=course.lessons.index(lesson) + 1,
         diagnostics=_authoring_diagnostics(course.path / lesson.file_name),
         quizzes=lesson_quizzes(course, lesson, notices, submitted),
+        progress=lesson_page_progress(current_learner(), course, lesson),
     )
 
 

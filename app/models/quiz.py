@@ -1,47 +1,28 @@
 """What learners do with knowledge checks: attempts, answer reveals and hint reveals.
 
-All three tables are append-only. A learner is an account (``user_id``; its rows go
-when the account is deleted) or a guest id kept in the signed session (``guest_id``);
-exactly one is set.
+All three tables are append-only.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.models.learner import SLUG_LENGTH, LearnerOwned, one_learner
 
-SLUG_LENGTH = 100  # course, lesson and question ids are slugs well below this
-GUEST_ID_LENGTH = 32  # uuid4().hex
 SUBMISSION_ID_LENGTH = 36  # a UUID in its canonical text form
 REVISION_LENGTH = 32
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class LearnerActivity:
+class LearnerActivity(LearnerOwned):
     """Columns shared by every row that records something a learner did on a question."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
-    guest_id: Mapped[str | None] = mapped_column(String(GUEST_ID_LENGTH), index=True)
-    course: Mapped[str] = mapped_column(String(SLUG_LENGTH))
     lesson: Mapped[str] = mapped_column(String(SLUG_LENGTH))
     question_id: Mapped[str] = mapped_column(String(SLUG_LENGTH))
     revision: Mapped[str] = mapped_column(String(REVISION_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-def _one_learner() -> CheckConstraint:
-    return CheckConstraint("(user_id IS NULL) <> (guest_id IS NULL)", name="one_learner")
 
 
 class QuizAttempt(LearnerActivity, db.Model):
@@ -49,7 +30,7 @@ class QuizAttempt(LearnerActivity, db.Model):
 
     __tablename__ = "quiz_attempt"
     __table_args__ = (
-        _one_learner(),
+        one_learner(),
         Index("ix_quiz_attempt_question", "course", "lesson", "question_id"),
     )
 
@@ -67,7 +48,7 @@ class QuizReveal(LearnerActivity, db.Model):
 
     __tablename__ = "quiz_reveal"
     __table_args__ = (
-        _one_learner(),
+        one_learner(),
         Index("ix_quiz_reveal_question", "course", "lesson", "question_id"),
     )
 
@@ -77,7 +58,7 @@ class HintReveal(LearnerActivity, db.Model):
 
     __tablename__ = "hint_reveal"
     __table_args__ = (
-        _one_learner(),
+        one_learner(),
         Index("ix_hint_reveal_question", "course", "lesson", "question_id"),
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
+from app.models.learner import aware
+from app.progress.resets import reset_time
 from app.quiz_types import GradeResult, QuestionType, QuizSpec
 from app.quizzes.learner import Learner
 
@@ -82,7 +84,7 @@ class QuestionState:
         """The answer is on show: revealed after the latest attempt (a wrong one)."""
         if self.revealed_at is None:
             return False
-        return self.latest is None or _aware(self.revealed_at) >= _aware(self.latest.created_at)
+        return self.latest is None or aware(self.revealed_at) >= aware(self.latest.created_at)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,10 @@ def record_attempt(
         misconceptions=list(result.misconceptions),
         # Computed by the INSERT itself, so two quick submissions never share a number.
         attempt_number=_count(QuizAttempt, learner, where).scalar_subquery() + 1,
-        after_reveal=bool(db.session.scalar(_count(QuizReveal, learner, where))),
+        # Shown since the learner last started the course over (a reset hides answers again).
+        after_reveal=bool(
+            db.session.scalar(_count(QuizReveal, learner, where, reset_time(learner, where.course)))
+        ),
     )
     db.session.add(attempt)
     try:
@@ -156,9 +161,9 @@ def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
     return db.session.scalar(select(QuizAttempt).where(QuizAttempt.submission_id == submission_id))
 
 
-def _count(model: Any, learner: Learner, where: Where) -> Any:
-    """SELECT count of the learner's rows of ``model`` for one question."""
-    return (
+def _count(model: Any, learner: Learner, where: Where, since: datetime | None = None) -> Any:
+    """SELECT count of the learner's rows of ``model`` for one question (from ``since``)."""
+    query = (
         select(func.count(model.id))
         .where(learner.rows_of(model))
         .where(
@@ -167,6 +172,7 @@ def _count(model: Any, learner: Learner, where: Where) -> Any:
             model.question_id == where.question_id,
         )
     )
+    return query.where(model.created_at >= since) if since is not None else query
 
 
 def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str) -> bool:
@@ -210,10 +216,15 @@ def question_state(learner: Learner | None, where: Where) -> QuestionState:
 def question_states(
     learner: Learner | None, course: str, lesson: str, question_ids: Iterable[str] | None = None
 ) -> dict[str, QuestionState]:
-    """Each question's state for ``learner`` in one lesson, in four small queries."""
+    """Each question's state for ``learner`` in one lesson, in four small queries.
+
+    Only what happened since the learner last started the course over counts: after a
+    reset the questions read as unanswered again (the attempts themselves are kept).
+    """
     if learner is None:
         return {}
     only = list(question_ids) if question_ids is not None else None
+    since = reset_time(learner, course)
 
     def scoped(model: Any, *columns: Any) -> Any:
         query = (
@@ -221,21 +232,27 @@ def question_states(
             .where(learner.rows_of(model), model.course == course, model.lesson == lesson)
             .group_by(model.question_id)
         )
+        if since is not None:
+            query = query.where(model.created_at >= since)
         return query.where(model.question_id.in_(only)) if only is not None else query
 
-    first_correct = func.max(
-        case(((QuizAttempt.attempt_number == 1) & QuizAttempt.correct, 1), else_=0)
-    )
     wrong = func.sum(case((QuizAttempt.correct, 0), else_=1))
-    attempts = db.session.execute(
-        scoped(
-            QuizAttempt, func.count(QuizAttempt.id), func.max(QuizAttempt.id), wrong, first_correct
+    attempts = {
+        row[0]: row
+        for row in db.session.execute(
+            scoped(
+                QuizAttempt,
+                func.count(QuizAttempt.id),
+                func.max(QuizAttempt.id),
+                wrong,
+                func.min(QuizAttempt.id),
+            )
         )
-    ).all()
-    latest_ids = [row[2] for row in attempts]
-    latest = {
+    }
+    wanted = {row[2] for row in attempts.values()} | {row[4] for row in attempts.values()}
+    loaded = {
         row.id: row
-        for row in db.session.scalars(select(QuizAttempt).where(QuizAttempt.id.in_(latest_ids)))
+        for row in db.session.scalars(select(QuizAttempt).where(QuizAttempt.id.in_(wanted)))
     }
     reveals = dict(db.session.execute(scoped(QuizReveal, func.max(QuizReveal.created_at))).all())
     hints = dict(
@@ -244,19 +261,14 @@ def question_states(
         ).all()
     )
     states: dict[str, QuestionState] = {}
-    for question_id in {row[0] for row in attempts} | set(reveals) | set(hints):
-        row = next((r for r in attempts if r[0] == question_id), None)
+    for question_id in set(attempts) | set(reveals) | set(hints):
+        row = attempts.get(question_id)
         states[question_id] = QuestionState(
             attempts=row[1] if row else 0,
-            latest=latest.get(row[2]) if row else None,
+            latest=loaded.get(row[2]) if row else None,
             wrong_attempts=int(row[3] or 0) if row else 0,
-            first_try_correct=bool(row[4]) if row else None,
+            first_try_correct=loaded[row[4]].correct if row else None,
             revealed_at=reveals.get(question_id),
             hints_shown=hints.get(question_id, 0),
         )
     return states
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

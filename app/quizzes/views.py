@@ -30,6 +30,7 @@ from app.extensions import db
 from app.lessons.store import catalog
 from app.lessons.views import render_lesson
 from app.models import QuizAttempt
+from app.progress.services import after_answer
 from app.quiz_types import InvalidAnswer, QuizSpec, registry_for
 from app.quizzes.forms import (
     Refused,
@@ -87,9 +88,10 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
     revision = seen_revision(spec, required(data, "revision"))
     with _refusals():
         submitted = answer_from(spec, data)
+    learner = _learner()
     with _refusals(submitted):
         recorded = record_attempt(
-            _learner(),
+            learner,
             Where(course.slug, lesson.slug, spec.id),
             spec,
             registry_for(current_app)[spec.type],
@@ -97,6 +99,8 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
             revision,
             submitted,
         )
+    if recorded.result.correct:
+        after_answer(learner, lesson)  # the lesson may be complete now
     db.session.commit()
     result = recorded.result
     return _reply(

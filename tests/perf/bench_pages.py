@@ -5,6 +5,10 @@
 Starts three gunicorn servers on 127.0.0.1 (one sync worker each), sends the same number
 of requests to each with a keep-alive-free HTTP client, and reports requests/second,
 p50/p95 latency and the ratio of our pages to the bare references. Medians over rounds.
+
+Our lesson page is measured twice: for a returning learner (the session cookie of an
+earlier visit: the page reads their progress and, within ten minutes, writes nothing)
+and for a new visitor with no cookie (each request starts a guest and writes a row).
 Only loopback addresses are used; every loop is bounded in requests and time.
 """
 
@@ -60,7 +64,9 @@ def gunicorn(target: str, env: dict[str, str]) -> Iterator[int]:
         process.wait(timeout=30)
 
 
-def hammer(port: int, path: str, requests: int, concurrency: int) -> dict[str, float]:
+def hammer(
+    port: int, path: str, requests: int, concurrency: int, cookie: str = ""
+) -> dict[str, float]:
     """Send ``requests`` GETs from ``concurrency`` threads; return throughput and latency."""
     latencies: list[float] = []
     errors = 0
@@ -76,7 +82,7 @@ def hammer(port: int, path: str, requests: int, concurrency: int) -> dict[str, f
                 break
             started = time.perf_counter()
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", path)
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
             response = connection.getresponse()
             response.read()
             connection.close()
@@ -106,19 +112,26 @@ def hammer(port: int, path: str, requests: int, concurrency: int) -> dict[str, f
 def run(requests: int, concurrency: int, rounds: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"INSTANCE_PATH": tmp, "APP_ENV": "local"}
-        subprocess.run(  # warm the render cache as `make run` does
-            [sys.executable, "-m", "flask", "--app", "app:create_app", "content", "build"],
-            cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True,
-        )  # fmt: skip
-        results: dict[str, list[dict[str, float]]] = {"lesson": [], "same": [], "hello": []}
+        for command in (["db", "upgrade"], ["content", "build"]):  # as `make run` does
+            subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "app:create_app", *command],
+                cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True,
+            )  # fmt: skip
+        results: dict[str, list[dict[str, float]]] = {
+            "lesson": [], "lesson_new_visitor": [], "same": [], "hello": []
+        }  # fmt: skip
         with gunicorn("app:create_app()", env) as ours:
             url = f"http://127.0.0.1:{ours}{LESSON}"
             page = Path(tmp) / "page.html"
             with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
                 page.write_bytes(response.read())
+                cookie = response.headers["Set-Cookie"].split(";", 1)[0]
             with gunicorn("tests.perf.bare_app:app", {"BENCH_PAGE_FILE": str(page)}) as bare:
                 for _ in range(rounds):
-                    results["lesson"].append(hammer(ours, LESSON, requests, concurrency))
+                    results["lesson"].append(hammer(ours, LESSON, requests, concurrency, cookie))
+                    results["lesson_new_visitor"].append(
+                        hammer(ours, LESSON, requests, concurrency)
+                    )
                     results["same"].append(hammer(bare, "/same", requests, concurrency))
                     results["hello"].append(hammer(bare, "/hello", requests, concurrency))
     summary: dict[str, object] = {}
@@ -126,6 +139,8 @@ def run(requests: int, concurrency: int, rounds: int) -> dict[str, object]:
         summary[name] = {key: round(statistics.median(r[key] for r in runs), 2) for key in runs[0]}
     lesson_rps = summary["lesson"]["rps"]  # type: ignore[index]
     summary["ratio_lesson_vs_same_bytes"] = round(lesson_rps / summary["same"]["rps"], 3)  # type: ignore[index]
+    new_rps = summary["lesson_new_visitor"]["rps"]  # type: ignore[index]
+    summary["ratio_new_visitor_vs_same_bytes"] = round(new_rps / summary["same"]["rps"], 3)  # type: ignore[index]
     summary["ratio_lesson_vs_hello"] = round(lesson_rps / summary["hello"]["rps"], 3)  # type: ignore[index]
     summary["settings"] = {"requests": requests, "concurrency": concurrency, "rounds": rounds}
     return summary

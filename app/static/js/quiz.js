@@ -104,6 +104,10 @@
     if (summary && typeof data.summary_html === "string") summary.innerHTML = data.summary_html;
     var next = section.querySelector('[data-quiz-answer] input[name="submission_id"]');
     if (next && data.next_submission_id) next.value = data.next_submission_id;
+    // Lesson progress (progress.js) re-checks completion after a correct answer.
+    if (data.correct === true) {
+      document.dispatchEvent(new CustomEvent("quiz:answered", { detail: { correct: true } }));
+    }
   }
 
   function showProblem(section, status, data) {

@@ -1,0 +1,1 @@
+"""Lesson progress: reading position, completion, course resets and what pages show of them."""

@@ -1,0 +1,175 @@
+"""Record how far learners read and when a lesson is complete.
+
+Functions here flush and never commit; the view commits once per request. Counters
+only move forward and are updated in one UPDATE each (``CASE`` on the stored value), so
+two syncs arriving together never move a learner backwards.
+
+A lesson is complete when the learner has reached its end (``percent_read`` 100) and
+answered every question of the lesson correctly at least once before showing its
+answer, or when they pressed "Mark as complete".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, select, update
+
+from app.content.model import Lesson
+from app.database import insert_ignoring_duplicates
+from app.extensions import db
+from app.models import LessonProgress, QuizAttempt
+from app.models.learner import aware, now
+from app.progress.resets import reset_time
+from app.quizzes.learner import Learner
+
+VISIT_WRITE_INTERVAL = timedelta(minutes=10)  # a lesson GET writes at most this often
+END_PERCENT = 100
+
+
+def is_current(row: LessonProgress, reset: datetime | None) -> bool:
+    """The row was started after the learner's last reset of the course (so it counts)."""
+    return reset is None or aware(row.started_at) >= reset
+
+
+def course_rows(learner: Learner | None, course: str) -> dict[str, LessonProgress]:
+    """The learner's progress rows that count in ``course``, by lesson slug."""
+    if learner is None:
+        return {}
+    reset = reset_time(learner, course)
+    rows = db.session.scalars(
+        select(LessonProgress).where(
+            learner.rows_of(LessonProgress), LessonProgress.course == course
+        )
+    )
+    return {row.lesson: row for row in rows if is_current(row, reset)}
+
+
+def record_visit(learner: Learner, lesson: Lesson) -> None:
+    """The learner opened the lesson: start it, or note the visit (once per interval)."""
+    row = course_rows(learner, lesson.course_slug).get(lesson.slug)
+    if row is not None and aware(row.last_seen_at) > now() - VISIT_WRITE_INTERVAL:
+        return
+    _current_row(learner, lesson)
+
+
+def record_reading(
+    learner: Learner, lesson: Lesson, section: str | None, percent_read: int
+) -> LessonProgress:
+    """The page reports the learner reached ``section`` and read ``percent_read`` %."""
+    row = _current_row(learner, lesson)
+    index = lesson.outline.index(section) if section is not None else -1
+    further = LessonProgress.furthest_index < index
+    db.session.execute(
+        update(LessonProgress)
+        .where(LessonProgress.id == row.id)
+        .values(
+            last_seen_at=now(),
+            furthest_section=case((further, section), else_=LessonProgress.furthest_section),
+            furthest_index=case((further, index), else_=LessonProgress.furthest_index),
+            percent_read=case(
+                (LessonProgress.percent_read < percent_read, percent_read),
+                else_=LessonProgress.percent_read,
+            ),
+        )
+    )
+    db.session.refresh(row)
+    complete_if_earned(learner, lesson, row)
+    return row
+
+
+def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:
+    """ "Mark as complete": the learner says they are done with the lesson."""
+    row = _current_row(learner, lesson)
+    moment = now()
+    db.session.execute(
+        update(LessonProgress)
+        .where(LessonProgress.id == row.id, LessonProgress.completed_at.is_(None))
+        .values(completed_at=moment, marked_complete=True, last_seen_at=moment)
+    )
+    db.session.refresh(row)
+    return row
+
+
+def after_answer(learner: Learner, lesson: Lesson) -> None:
+    """A correct answer may be the last thing the lesson was waiting for."""
+    row = course_rows(learner, lesson.course_slug).get(lesson.slug)
+    if row is not None:
+        complete_if_earned(learner, lesson, row)
+
+
+def complete_if_earned(learner: Learner, lesson: Lesson, row: LessonProgress) -> None:
+    if row.completed_at is not None or row.percent_read < END_PERCENT:
+        return
+    if unmet_questions(learner, lesson):
+        return
+    db.session.execute(
+        update(LessonProgress)
+        .where(LessonProgress.id == row.id, LessonProgress.completed_at.is_(None))
+        .values(completed_at=now())
+    )
+    db.session.refresh(row)
+
+
+def unmet_questions(learner: Learner | None, lesson: Lesson) -> list[str]:
+    """Ids of the lesson's questions not yet answered correctly before a reveal."""
+    wanted = [question.id for question in lesson.questions]
+    if not wanted or learner is None:
+        return wanted
+    query = select(QuizAttempt.question_id).where(
+        learner.rows_of(QuizAttempt),
+        QuizAttempt.course == lesson.course_slug,
+        QuizAttempt.lesson == lesson.slug,
+        QuizAttempt.correct,
+        QuizAttempt.after_reveal.is_(False),
+    )
+    reset = reset_time(learner, lesson.course_slug)
+    if reset is not None:
+        query = query.where(QuizAttempt.created_at >= reset)
+    met = set(db.session.scalars(query.distinct()))
+    return [question_id for question_id in wanted if question_id not in met]
+
+
+def _current_row(learner: Learner, lesson: Lesson) -> LessonProgress:
+    """The learner's row for ``lesson``, created (or started afresh after a reset) as needed."""
+    moment = now()
+    insert_ignoring_duplicates(
+        LessonProgress,
+        **learner.columns(),
+        course=lesson.course_slug,
+        lesson=lesson.slug,
+        started_at=moment,
+        last_seen_at=moment,
+    )
+    reset = reset_time(learner, lesson.course_slug)
+    if reset is not None:
+        db.session.execute(
+            update(LessonProgress)
+            .where(_row_of(learner, lesson), LessonProgress.started_at < reset)
+            .values(
+                started_at=moment,
+                furthest_section=None,
+                furthest_index=-1,
+                percent_read=0,
+                completed_at=None,
+                marked_complete=False,
+            )
+        )
+    db.session.execute(
+        update(LessonProgress).where(_row_of(learner, lesson)).values(last_seen_at=moment)
+    )
+    row = db.session.scalar(
+        select(LessonProgress)
+        .where(_row_of(learner, lesson))
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # noqa: S101 - inserted above unless it existed
+    return row
+
+
+def _row_of(learner: Learner, lesson: Lesson):  # noqa: ANN202 - a SQL expression
+    return (
+        learner.rows_of(LessonProgress)
+        & (LessonProgress.course == lesson.course_slug)
+        & (LessonProgress.lesson == lesson.slug)
+    )
