@@ -40,6 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from app.accounts.views import account as account_bp
     from app.accounts.views import auth as auth_bp
+    from app.instructor.views import admin as admin_bp
+    from app.instructor.views import instructor as instructor_bp
     from app.lessons.views import bp as lessons_bp
     from app.progress.views import api as api_bp
     from app.progress.views import bp as progress_bp
@@ -51,6 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(instructor_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     limits.init_app(app)

@@ -78,7 +78,7 @@ def _merge_progress(guest_id: str, user_id: int) -> None:
     Where both have a row for a lesson, the account keeps one with the more advanced
     state of each: the earlier start, the later visit, the furthest section, the higher
     percentage, and completion if either completed it. A guest's row from before the
-    guest started the course over is dropped. The guest's reset of a course moves over
+    guest (or the account) started the course over is dropped. The guest's reset of a course moves over
     only when the account has no work of its own in that course.
     """
     guest, account = Learner(guest_id=guest_id), Learner(user_id=user_id)
@@ -100,10 +100,12 @@ def _merge_progress(guest_id: str, user_id: int) -> None:
         )
         if mine is None:
             continue  # moves over with the other rows
-        if not is_current(mine, reset_time(account, row.course)):
+        account_reset = reset_time(account, row.course)
+        if not is_current(mine, account_reset):
             _copy_state(row, mine)
-        else:
+        elif is_current(row, account_reset):
             _fold_state(row, mine)
+        # else: the guest's row predates the account's reset and counts no more.
         db.session.delete(row)
     for course, reset in guest_resets.items():
         if _has_work(account, course):

@@ -64,10 +64,21 @@ def check_role(role: str) -> None:
 
 
 def set_role(email: str, role: str) -> User:
-    check_role(role)
     user = find_user(email)
     if user is None:
         raise AccountError(f"No account with the email address {email!r}.")
+    return change_role(user, role)
+
+
+def change_role(user: User, role: str) -> User:
+    """Give ``user`` a role; the last admin cannot stop being one (someone must manage)."""
+    check_role(role)
+    if user.role == "admin" and role != "admin":
+        admins = db.session.scalar(db.select(db.func.count(User.id)).where(User.role == "admin"))
+        if admins <= 1:
+            raise AccountError(
+                f"{user.email} is the only admin. Make another account an admin first."
+            )
     user.role = role
     db.session.flush()
     return user

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
+from app.accounts.roles import sees_authoring_errors
 from app.content.diagnostics import Diagnostic
 from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
@@ -58,6 +59,7 @@ def course_page(course_slug: str) -> ResponseReturnValue:
         course=course,
         diagnostics=_authoring_diagnostics(course.path),
         progress=course_progress(current_learner(), course),
+        authoring=sees_authoring_errors(),
     )
 
 
@@ -67,7 +69,7 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
     lesson = course.lesson(lesson_slug)
     if lesson is None:
         broken = course.broken_lesson(lesson_slug)
-        if broken is not None and current_app.debug:
+        if broken is not None and sees_authoring_errors():
             return render_template("lessons/broken.html", course=course, broken=broken), 500
         abort(404)
     learner = current_learner(create=True)
@@ -99,6 +101,7 @@ def render_lesson(
         diagnostics=_authoring_diagnostics(course.path / lesson.file_name),
         quizzes=lesson_quizzes(course, lesson, notices, submitted),
         progress=lesson_page_progress(current_learner(), course, lesson),
+        authoring=sees_authoring_errors(),
     )
 
 
@@ -116,8 +119,8 @@ def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
 
 
 def _authoring_diagnostics(path: Path) -> list[Diagnostic]:
-    """In debug mode, the content problems in ``path`` (a file, or a folder's files)."""
-    if not current_app.debug:
+    """For authors, the content problems in ``path`` (a file, or a folder's files)."""
+    if not sees_authoring_errors():
         return []
     shown = Path(display_path(path))
     return [d for d in catalog().diagnostics if Path(d.path).is_relative_to(shown)]

@@ -163,5 +163,9 @@
   // for a visit without one.
   var notice = document.querySelector("[data-resume-notice]");
   if (notice && window.location.hash) notice.hidden = true;
+  // One report per visit even without reading further, so that "Continue where you left
+  // off" knows this lesson was the last one open (a GET writes only every ten minutes).
+  forced = true;
   look();
+  schedule(SYNC_DELAY_MS);
 })();

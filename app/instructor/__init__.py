@@ -1,0 +1,1 @@
+"""Course staff pages: how learners do in each course, and (for admins) user accounts."""

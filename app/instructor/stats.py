@@ -1,0 +1,216 @@
+"""How learners do in a course, from SQL aggregates over progress rows and attempts.
+
+Guests count as learners. Lesson figures count the progress that learners see (rows
+started since their last reset of the course); question figures count every attempt
+ever made, resets included, since attempts are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import String, and_, case, cast, func, or_, select
+
+from app.content.loader import display_path
+from app.content.model import Course, Lesson
+from app.extensions import db
+from app.models import CourseReset, LessonProgress, QuizAttempt
+from app.quiz_types import QuizSpec
+
+CODE_BLOCK_RE = re.compile(r'<(figure|div) class="code-block".*?</\1>', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LessonStats:
+    lesson: Lesson
+    started: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    text: str  # the option or answer, as the learner saw or typed it
+    count: int
+    misconception: str
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    lesson: Lesson
+    spec: QuizSpec
+    source: str  # path:line of the question's opening fence
+    attempts: int
+    learners: int
+    first_try_percent: int | None  # of learners' first attempts, the share correct
+    wrong: WrongAnswer | None  # the most-chosen wrong answer
+
+    @property
+    def prompt(self) -> str:
+        """The prompt as one line of text, code blocks shortened to "[code]"."""
+        html = CODE_BLOCK_RE.sub(" [code] ", self.spec.prompt_html)
+        return Markup(html).striptags()  # noqa: S704 - our own rendered HTML
+
+
+@dataclass(frozen=True)
+class CourseStats:
+    course: Course
+    learners: int  # learners with any progress in the course
+    lessons: tuple[LessonStats, ...]
+    questions: tuple[QuestionStats, ...]
+
+
+def learner_key() -> Any:
+    """One value per learner, account or guest (for COUNT DISTINCT)."""
+    return func.coalesce("u:" + cast(QuizAttempt.user_id, String), "g:" + QuizAttempt.guest_id)
+
+
+def course_stats(course: Course) -> CourseStats:
+    lessons = _lesson_stats(course)
+    return CourseStats(course, _learners(course), lessons, _question_stats(course))
+
+
+def course_learner_counts() -> dict[str, int]:
+    """Learners with any progress, per course slug (the instructor index)."""
+    rows = db.session.execute(
+        select(LessonProgress.course, func.count(func.distinct(_progress_learner()))).group_by(
+            LessonProgress.course
+        )
+    )
+    return {course: count for course, count in rows}
+
+
+def _progress_learner() -> Any:
+    return func.coalesce(
+        "u:" + cast(LessonProgress.user_id, String), "g:" + LessonProgress.guest_id
+    )
+
+
+def _current_progress(course: Course) -> Any:
+    """Progress rows of ``course`` that count: started after the learner's last reset."""
+    same_learner = or_(
+        CourseReset.user_id == LessonProgress.user_id,
+        CourseReset.guest_id == LessonProgress.guest_id,
+    )
+    return (
+        select(LessonProgress)
+        .outerjoin(CourseReset, and_(CourseReset.course == LessonProgress.course, same_learner))
+        .where(
+            LessonProgress.course == course.slug,
+            or_(CourseReset.id.is_(None), LessonProgress.started_at >= CourseReset.reset_at),
+        )
+        .subquery()
+    )
+
+
+def _learners(course: Course) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(func.distinct(_progress_learner()))).where(
+                LessonProgress.course == course.slug
+            )
+        )
+        or 0
+    )
+
+
+def _lesson_stats(course: Course) -> tuple[LessonStats, ...]:
+    current = _current_progress(course)
+    rows = db.session.execute(
+        select(current.c.lesson, func.count(), func.count(current.c.completed_at)).group_by(
+            current.c.lesson
+        )
+    )
+    counts = {lesson: (started, completed) for lesson, started, completed in rows}
+    return tuple(LessonStats(lesson, *counts.get(lesson.slug, (0, 0))) for lesson in course.lessons)
+
+
+def _question_stats(course: Course) -> tuple[QuestionStats, ...]:
+    first = QuizAttempt.attempt_number == 1
+    totals = {
+        (row.lesson, row.question_id): row
+        for row in db.session.execute(
+            select(
+                QuizAttempt.lesson,
+                QuizAttempt.question_id,
+                func.count(QuizAttempt.id).label("attempts"),
+                func.count(func.distinct(learner_key())).label("learners"),
+                func.sum(case((first, 1), else_=0)).label("firsts"),
+                func.sum(case((first & QuizAttempt.correct, 1), else_=0)).label("first_correct"),
+            )
+            .where(QuizAttempt.course == course.slug)
+            .group_by(QuizAttempt.lesson, QuizAttempt.question_id)
+        )
+    }
+    wrong = _most_chosen_wrong(course)
+    stats: list[QuestionStats] = []
+    for lesson in course.lessons:
+        path = display_path(Path(course.path) / lesson.file_name)
+        for spec in lesson.questions:
+            row = totals.get((lesson.slug, spec.id))
+            firsts = int(row.firsts or 0) if row else 0
+            most = wrong.get((lesson.slug, spec.id))
+            stats.append(
+                QuestionStats(
+                    lesson=lesson,
+                    spec=spec,
+                    source=f"{path}:{spec.line}",
+                    attempts=row.attempts if row else 0,
+                    learners=row.learners if row else 0,
+                    first_try_percent=(
+                        int(row.first_correct or 0) * 100 // firsts if row and firsts else None
+                    ),
+                    wrong=_describe(spec, *most) if most else None,
+                )
+            )
+    return tuple(stats)
+
+
+def _most_chosen_wrong(course: Course) -> dict[tuple[str, str], tuple[str, int]]:
+    """Per question, the wrong answer given most often (ties: the first in text order)."""
+    answer = cast(QuizAttempt.answer, String)
+    count = func.count(QuizAttempt.id)
+    ranked = (
+        select(
+            QuizAttempt.lesson,
+            QuizAttempt.question_id,
+            answer.label("answer"),
+            count.label("n"),
+            func.row_number()
+            .over(
+                partition_by=(QuizAttempt.lesson, QuizAttempt.question_id),
+                order_by=(count.desc(), answer),
+            )
+            .label("rank"),
+        )
+        .where(QuizAttempt.course == course.slug, QuizAttempt.correct.is_(False))
+        .group_by(QuizAttempt.lesson, QuizAttempt.question_id, answer)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ranked.c.lesson, ranked.c.question_id, ranked.c.answer, ranked.c.n).where(
+            ranked.c.rank == 1
+        )
+    )
+    return {(lesson, question): (text, n) for lesson, question, text, n in rows}
+
+
+def _describe(spec: QuizSpec, stored: str, count: int) -> WrongAnswer:
+    """The stored answer (JSON text) as people read it, with its misconception tags."""
+    try:
+        answer = json.loads(stored)
+    except ValueError:
+        answer = stored
+    by_id = {option.id: option for option in spec.options}
+    chosen = answer if isinstance(answer, list) else [answer]
+    options = [by_id[value] for value in chosen if isinstance(value, str) and value in by_id]
+    if options and len(options) == len(chosen):
+        separator = " → " if spec.type == "order" else "; "
+        text = separator.join(option.text for option in options)
+        tags = sorted({option.misconception for option in options if option.misconception})
+        return WrongAnswer(text, count, ", ".join(tags))
+    return WrongAnswer(", ".join(str(value) for value in chosen), count, "")
