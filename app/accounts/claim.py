@@ -78,8 +78,8 @@ def _merge_progress(guest_id: str, user_id: int) -> None:
     Where both have a row for a lesson, the account keeps one with the more advanced
     state of each: the earlier start, the later visit, the furthest section, the higher
     percentage, and completion if either completed it. A guest's row from before the
-    guest (or the account) started the course over is dropped. The guest's reset of a course moves over
-    only when the account has no work of its own in that course.
+    guest (or the account) started the course over is dropped. The guest's reset of a
+    course moves over only when the account has no work of its own in that course.
     """
     guest, account = Learner(guest_id=guest_id), Learner(user_id=user_id)
     guest_resets = {

@@ -17,7 +17,7 @@ from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import db, talisman
 from app.lessons.store import catalog
-from app.progress.services import record_visit
+from app.progress.services import forget_cached_rows, record_visit
 from app.progress.summary import course_progress, lesson_page_progress
 from app.quizzes.learner import current_learner
 from app.quizzes.page import lesson_quizzes
@@ -74,8 +74,9 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         abort(404)
     learner = current_learner(create=True)
     assert learner is not None  # noqa: S101 - create=True always gives one
-    record_visit(learner, lesson)
-    db.session.commit()
+    if record_visit(learner, lesson):
+        db.session.commit()
+        forget_cached_rows()
     return render_lesson(course, lesson)
 
 

@@ -40,4 +40,5 @@ def reset_course(learner: Learner, course: str) -> datetime:
         .values(reset_at=moment)
     )
     g.setdefault("course_resets", {})[(learner, course)] = moment
+    g.pop("course_progress_rows", None)  # rows read before the reset no longer count
     return moment

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import g
 from sqlalchemy import case, select, update
 
 from app.content.model import Lesson
@@ -33,24 +34,39 @@ def is_current(row: LessonProgress, reset: datetime | None) -> bool:
 
 
 def course_rows(learner: Learner | None, course: str) -> dict[str, LessonProgress]:
-    """The learner's progress rows that count in ``course``, by lesson slug."""
+    """The learner's progress rows that count in ``course``, by lesson slug.
+
+    Read once per request; the writes below keep the request's copy up to date.
+    """
     if learner is None:
         return {}
-    reset = reset_time(learner, course)
-    rows = db.session.scalars(
-        select(LessonProgress).where(
-            learner.rows_of(LessonProgress), LessonProgress.course == course
+    cache = g.setdefault("course_progress_rows", {})
+    if (learner, course) not in cache:
+        reset = reset_time(learner, course)
+        rows = db.session.scalars(
+            select(LessonProgress).where(
+                learner.rows_of(LessonProgress), LessonProgress.course == course
+            )
         )
-    )
-    return {row.lesson: row for row in rows if is_current(row, reset)}
+        cache[(learner, course)] = {row.lesson: row for row in rows if is_current(row, reset)}
+    return cache[(learner, course)]
 
 
-def record_visit(learner: Learner, lesson: Lesson) -> None:
-    """The learner opened the lesson: start it, or note the visit (once per interval)."""
+def record_visit(learner: Learner, lesson: Lesson) -> bool:
+    """The learner opened the lesson: start it, or note the visit (once per interval).
+
+    True when something was written (the caller commits).
+    """
     row = course_rows(learner, lesson.course_slug).get(lesson.slug)
     if row is not None and aware(row.last_seen_at) > now() - VISIT_WRITE_INTERVAL:
-        return
+        return False
     _current_row(learner, lesson)
+    return True
+
+
+def forget_cached_rows() -> None:
+    """After a commit the request's rows are stale: read them again when next needed."""
+    g.pop("course_progress_rows", None)
 
 
 def record_reading(
@@ -164,6 +180,9 @@ def _current_row(learner: Learner, lesson: Lesson) -> LessonProgress:
         .execution_options(populate_existing=True)
     )
     assert row is not None  # noqa: S101 - inserted above unless it existed
+    cached = g.get("course_progress_rows", {}).get((learner, lesson.course_slug))
+    if cached is not None:
+        cached[lesson.slug] = row
     return row
 
 
