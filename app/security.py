@@ -49,6 +49,12 @@ def init_app(app: Flask) -> None:
     app.after_request(_send_request_id)
 
 
+def no_store(response: Response) -> Response:
+    """An ``after_request`` hook for one person's pages: no shared cache or browser keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def private_referrer() -> None:
     """Send no Referer from this page: its address holds a secret (a reset token)."""
     g.referrer_policy = "no-referrer"

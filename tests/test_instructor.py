@@ -752,13 +752,6 @@ def test_csv_cells_that_would_run_as_formulas_are_made_text(generated: Generated
     assert shown.prompt == prompt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: multi-choice answers are stored in the order the boxes were sent (the page "
-        "shuffles them) and grouped by that text, so one wrong set is counted as several"
-    ),
-)
 def test_the_same_wrong_set_in_another_order_is_one_wrong_answer(
     generated: GeneratedSite,
 ) -> None:

@@ -30,7 +30,8 @@ def require_role(*roles: str) -> Callable[[], object]:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in roles:
-            abort(403, description="This page is for course staff only.")
+            who = "admins" if set(roles) <= set(ADMIN_ROLES) else "course staff"
+            abort(403, description=f"This page is for {who} only.")
         return None
 
     return guard

@@ -49,7 +49,7 @@ from app.models import LessonProgress, QuizAttempt, User
 from app.models.learner import aware
 from app.progress.summary import CourseProgress, course_progress
 from app.quizzes.learner import Learner
-from app.security import private_referrer
+from app.security import no_store, private_referrer
 
 auth = Blueprint("auth", __name__, url_prefix="/auth")
 account = Blueprint("account", __name__)
@@ -57,11 +57,8 @@ account = Blueprint("account", __name__)
 BAD_CREDENTIALS = "That email and password don't match an account. Check both and try again."
 
 
-@auth.after_request
-@account.after_request
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+auth.after_request(no_store)
+account.after_request(no_store)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:

@@ -29,6 +29,7 @@ from app.instructor.stats import course_learner_counts, course_stats
 from app.lessons.store import catalog
 from app.models import ROLES, User
 from app.progress.views import course_or_404
+from app.security import no_store
 
 instructor = Blueprint("instructor", __name__, url_prefix="/instructor")
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -38,11 +39,8 @@ USERS_PER_PAGE = 50
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets would run these
 
 
-@instructor.after_request
-@admin.after_request
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+instructor.after_request(no_store)
+admin.after_request(no_store)
 
 
 @instructor.get("/")

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
@@ -31,17 +30,15 @@ from app.progress.resets import reset_course
 from app.progress.services import END_PERCENT, mark_complete, record_reading
 from app.progress.summary import LessonStatus, course_progress
 from app.quizzes.learner import Learner, current_learner
+from app.security import no_store
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 bp = Blueprint("progress", __name__, url_prefix="/courses/<slug:course_slug>")
 
 
-@api.after_request
-@bp.after_request
-def _private(response: Response) -> Response:
-    """Progress is one learner's own: never stored by a shared cache or the browser."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Progress is one learner's own: never kept by a shared cache or the browser.
+api.after_request(no_store)
+bp.after_request(no_store)
 
 
 @api.get("/progress/<slug:course_slug>")

@@ -132,7 +132,14 @@ def check_summary(check: KnowledgeCheck, states: Mapping[str, QuestionState]) ->
 
 
 def normalise_answer(spec: QuizSpec, values: Sequence[str]) -> str | list[str]:
-    """Lists for multi and order questions; one string for the others."""
+    """Lists for multi and order questions; one string for the others.
+
+    A multi-choice answer is a set: its option ids are kept in the author's order, so the
+    same choice is stored the same way however the page shuffled the options.
+    """
+    if spec.type == "multi":
+        position = {option.id: index for index, option in enumerate(spec.options)}
+        return sorted(values, key=lambda value: position.get(value, len(position)))
     if spec.type in LIST_ANSWER_TYPES or len(values) != 1:
         return list(values)
     return values[0]
