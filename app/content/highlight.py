@@ -76,6 +76,8 @@ def lexer_for(lang: str) -> Lexer | None:
 def label_for(fence: FenceInfo) -> str:
     if "output" in fence.flags:
         return "Output"
+    if "run" in fence.flags and fence.lang == "python":
+        return "Python · tested example"  # the test suite runs it and checks its output
     if fence.lang in LABELS:
         return LABELS[fence.lang]
     lexer = lexer_for(fence.lang)
