@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
+# Settings come from the environment only: a stray .env or .flaskenv never changes which
+# database `flask db upgrade` migrates (gunicorn would not read it).
+export FLASK_SKIP_DOTENV := 1
 
 .PHONY: prepare run dev test bench lint format check-content css clean
 

@@ -14,6 +14,7 @@ case "${CONTENT_DIR:-}" in "" | /*) ;; *) export CONTENT_DIR="$PWD/$CONTENT_DIR"
 cd "$(dirname "$0")"
 
 export FLASK_APP="${FLASK_APP:-app:create_app}"
+export FLASK_SKIP_DOTENV=1  # settings come from the environment, never from a .env file
 
 # Bring the database schema up to date (creates the SQLite file on first start).
 flask db upgrade
