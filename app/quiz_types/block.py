@@ -134,6 +134,7 @@ def _lines(content: str, fence_line: int, source_lines: list[str]) -> list[Line]
     for index, text in enumerate(texts):
         number = fence_line + 1 + index
         source = source_lines[number - 1] if number - 1 < len(source_lines) else text
+        source = source.replace("\0", "\ufffd")  # as markdown-it gives NUL to us
         offset = len(source) - len(text) if text and source.endswith(text) else 0
         result.append(Line(text, number, offset))
     return result
