@@ -4,43 +4,25 @@ that reads CSRF tokens from the pages it fills in, as a person's browser would."
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.accounts.users import create_user
 from app.extensions import db
 from app.models import User
-from tests.conftest import APP_ENV_NAMES, BUNDLED_CONTENT
+from tests.conftest import migrated_app
+from tests.quiz_client import Learner
+
+__all__ = ["PASSWORD", "Browser", "add_user", "csrf_tokens", "get_user", "migrated_app"]
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(
     r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"|'
     r'name="([\w-]*csrf_token)" value="([^"]+)"'
 )
-
-
-def migrated_app(instance: Path, **config: Any) -> Flask:
-    """A real app on a SQLite file, schema from the Alembic migrations."""
-    settings: dict[str, Any] = {
-        "TESTING": True,
-        "INSTANCE_PATH": str(instance),
-        "CONTENT_DIR": str(BUNDLED_CONTENT),
-    }
-    settings.update(config)
-    # Module fixtures run before the per-test environment cleaner: clear it here too.
-    with pytest.MonkeyPatch.context() as patch:
-        for name in APP_ENV_NAMES:
-            patch.delenv(name, raising=False)
-        app = create_app(settings)
-    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
-    return app
 
 
 def add_user(
@@ -97,6 +79,12 @@ class Browser:
         """POST ``data`` (plus the page's CSRF token) to ``action`` (default: the page)."""
         payload = {csrf_field: self.token(page_path, csrf_field), **data}
         return self.client.post(action or page_path, data=payload, **kwargs)
+
+    def learner(self) -> Learner:
+        """The quiz helper, answering with this browser's cookies (guest or account)."""
+        learner = Learner(self.app)
+        learner.client = self.client
+        return learner
 
     def register(
         self, email: str, password: str = PASSWORD, display_name: str = "Learner", **extra: Any

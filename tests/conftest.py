@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from app import create_app
+from app.config import ENV_NAMES
 from app.extensions import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,26 +25,32 @@ WriteContent = Callable[[dict[str, str | bytes]], Path]
 
 
 # Settings a developer's shell may export that would change the app under test.
-APP_ENV_NAMES = (
-    "APP_ENV",
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "CONTENT_DIR",
-    "FORCE_HTTPS",
-    "SITE_URL",
-    "INSTANCE_PATH",
-    "FLASK_DEBUG",
-    "RATELIMIT_STORAGE_URI",
-    "MAIL_BACKEND",
-    "MAIL_SERVER",
-    "MAIL_PORT",
-    "MAIL_USE_TLS",
-    "MAIL_USE_SSL",
-    "MAIL_USERNAME",
-    "MAIL_PASSWORD",
-    "MAIL_DEFAULT_SENDER",
-    "PROXY_COUNT",
-)
+APP_ENV_NAMES = ("APP_ENV", "INSTANCE_PATH", "FLASK_DEBUG", *ENV_NAMES)
+
+
+def isolated_app(settings: dict[str, Any]) -> Flask:
+    """``create_app(settings)`` with the developer's environment cleared first.
+
+    For fixtures wider than one test, which run before the per-test cleaner below.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in APP_ENV_NAMES:
+            patch.delenv(name, raising=False)
+        return create_app(settings)
+
+
+def migrated_app(instance: Path, **config: Any) -> Flask:
+    """A real app on a SQLite file, schema from the Alembic migrations."""
+    settings: dict[str, Any] = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "CONTENT_DIR": str(BUNDLED_CONTENT),
+    }
+    settings.update(config)
+    app = isolated_app(settings)
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return app
 
 
 @pytest.fixture(autouse=True)
@@ -76,12 +83,7 @@ def write_content(tmp_path: Path) -> WriteContent:
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file at the head migration, built once and copied into each test's app."""
     instance = tmp_path_factory.mktemp("migrated")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in APP_ENV_NAMES:
-            patch.delenv(name, raising=False)
-        app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance)})
-    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
+    app = migrated_app(instance)
     with app.app_context():
         db.engine.dispose()
     database = instance / "app.db"

@@ -27,8 +27,7 @@ def access_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 def signed_in_learner(app: Flask, email: str) -> tuple[Learner, int]:
     browser = Browser(app)
     assert browser.login(email).status_code == 303
-    learner = Learner(app)
-    learner.client = browser.client
+    learner = browser.learner()
     with app.app_context():
         user = find_user(email)
         assert user is not None

@@ -45,7 +45,7 @@ def bystander(settings_app: Flask) -> int:
     user_id = add_user(settings_app, "bystander@example.org", display_name="Bystander")
     browser = Browser(settings_app)
     assert browser.login("bystander@example.org").status_code == 303
-    learner = learner_of(browser)
+    learner = browser.learner()
     spec = spec_of(learner, SINGLE)
     assert learner.post_json(LESSON, spec, wrong_answer(spec)).status_code == 200
     assert learner.action(LESSON, spec, "reveal", json=True).status_code == 200
@@ -65,13 +65,6 @@ def signed_in(app: Flask, email: str, display_name: str = "", remember: bool = F
     response = browser.login(email, remember=remember)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return browser
-
-
-def learner_of(browser: Browser) -> Learner:
-    """The quiz helper, answering with the browser's cookies (as its account)."""
-    learner = Learner(browser.app)
-    learner.client = browser.client
-    return learner
 
 
 def spec_of(learner: Learner, question_id: str, lesson: str = LESSON) -> QuizSpec:
@@ -360,7 +353,7 @@ def test_deleting_removes_the_account_and_all_its_rows(settings_app: Flask, byst
     email = "leaving@example.org"
     browser = signed_in(settings_app, email, display_name="Leaving")
     user_id = get_user(settings_app, email).id
-    learner = learner_of(browser)
+    learner = browser.learner()
     spec = spec_of(learner, SINGLE)
     assert learner.post_form(LESSON, spec, wrong_answer(spec)).status_code == 303
     assert learner.action(LESSON, spec, "reveal").status_code == 303
@@ -441,7 +434,7 @@ def test_export_is_a_json_download_of_the_accounts_data(
 ) -> None:
     email = "exporter@example.org"
     browser = signed_in(settings_app, email, display_name="Ex Porter")
-    learner = learner_of(browser)
+    learner = browser.learner()
     spec = spec_of(learner, SINGLE)
     order = spec_of(learner, ORDER)
     sent = [
@@ -518,7 +511,7 @@ def test_dashboard_of_a_new_account_is_an_empty_state(settings_app: Flask) -> No
 
 def test_dashboard_lists_the_course_with_the_last_lesson(settings_app: Flask) -> None:
     browser = signed_in(settings_app, "continuer@example.org", display_name="Continuer")
-    learner = learner_of(browser)
+    learner = browser.learner()
     lesson = learner.lesson("what-micro-means")
     spec = lesson.questions[0]
     assert learner.post_form(lesson.slug, spec, correct_answer(spec)).status_code == 303

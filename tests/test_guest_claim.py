@@ -35,13 +35,6 @@ def claim_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 # ---------- helpers ----------
 
 
-def learner_of(browser: Browser) -> Learner:
-    """The quiz helper, answering with the browser's cookies (guest or account)."""
-    learner = Learner(browser.app)
-    learner.client = browser.client
-    return learner
-
-
 def spec_of(learner: Learner, question_id: str, lesson: str = LESSON) -> QuizSpec:
     spec = learner.lesson(lesson).question(question_id)
     assert spec is not None
@@ -102,7 +95,7 @@ def answered(response: TestResponse) -> None:
 
 def test_registering_moves_the_guests_work_to_the_new_account(claim_app: Flask) -> None:
     browser = Browser(claim_app)
-    guest = learner_of(browser)
+    guest = browser.learner()
     spec, order = spec_of(guest, SINGLE), spec_of(guest, ORDER)
     assert spec.hints_html, "the bundled question is expected to have a hint"
     guest.page(LESSON)
@@ -154,7 +147,7 @@ def test_registering_moves_the_guests_work_to_the_new_account(claim_app: Flask) 
 def test_a_refused_sign_in_claims_nothing(claim_app: Flask) -> None:
     add_user(claim_app, "patient@example.org")
     browser = Browser(claim_app)
-    guest = learner_of(browser)
+    guest = browser.learner()
     spec = spec_of(guest, SINGLE)
     answered(guest.post_json(LESSON, spec, correct_answer(spec)))
     guest_id = guest_id_of(browser)
@@ -178,9 +171,9 @@ def test_signing_in_merges_attempts_in_time_order(claim_app: Flask) -> None:
     user_id = add_user(claim_app, email, display_name="Merger")
     account = Browser(claim_app)
     assert account.login(email).status_code == 303
-    as_account = learner_of(account)
+    as_account = account.learner()
     guest_browser = Browser(claim_app)
-    as_guest = learner_of(guest_browser)
+    as_guest = guest_browser.learner()
     questions = as_account.lesson(LESSON).questions
     spec = spec_of(as_account, SINGLE)
 
@@ -248,14 +241,14 @@ def test_signing_in_merges_attempts_in_time_order(claim_app: Flask) -> None:
 
 def test_a_copied_guest_cookie_never_writes_to_the_account(claim_app: Flask) -> None:
     browser = Browser(claim_app)
-    guest = learner_of(browser)
+    guest = browser.learner()
     spec, order = spec_of(guest, SINGLE), spec_of(guest, ORDER)
     answered(guest.post_form(LESSON, spec, correct_answer(spec)))
     guest_id = guest_id_of(browser)
     old_cookie = browser.client.get_cookie("session").value
 
     stranger = Browser(claim_app)  # another guest, never to be claimed
-    as_stranger = learner_of(stranger)
+    as_stranger = stranger.learner()
     answered(as_stranger.post_form(LESSON, spec, wrong_answer(spec)))
     answered(as_stranger.action(LESSON, spec, "hint", hint="1"))
     stranger_id = guest_id_of(stranger)
@@ -276,7 +269,7 @@ def test_a_copied_guest_cookie_never_writes_to_the_account(claim_app: Flask) -> 
     replay = Browser(claim_app)
     replay.client.set_cookie("session", old_cookie)
     assert not replay.signed_in()
-    as_replay = learner_of(replay)
+    as_replay = replay.learner()
     page = as_replay.page(LESSON)
     assert "Correct!" not in text_of(section_of(page, SINGLE))  # the account's work is not shown
     answered(as_replay.post_form(LESSON, spec, wrong_answer(spec)))
@@ -295,13 +288,13 @@ def test_a_copied_guest_cookie_never_writes_to_the_account(claim_app: Flask) -> 
         assert now == account_rows[model], model.__tablename__
         theirs = [snapshot(r) for r in owned_by(claim_app, model, guest_id=stranger_id)]
         assert theirs == stranger_rows[model], model.__tablename__
-    section = text_of(section_of(learner_of(browser).page(LESSON), SINGLE))
+    section = text_of(section_of(browser.learner().page(LESSON), SINGLE))
     assert "Correct!" in section and "Attempt 1" in section  # the account sees only its own
 
 
 def test_after_logout_answers_go_to_a_fresh_guest_id(claim_app: Flask) -> None:
     browser = Browser(claim_app)
-    learner = learner_of(browser)
+    learner = browser.learner()
     spec, order = spec_of(learner, SINGLE), spec_of(learner, ORDER)
     answered(learner.post_json(LESSON, spec, correct_answer(spec)))
     first_guest = guest_id_of(browser)

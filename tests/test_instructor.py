@@ -23,7 +23,6 @@ from jinja2 import Environment
 from jinja2.filters import do_truncate
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.accounts.passwords import hash_password
 from app.content.model import Lesson
 from app.extensions import db
@@ -31,7 +30,7 @@ from app.lessons.store import catalog
 from app.models import User
 from app.quiz_types import QuizSpec
 from tests.account_client import PASSWORD, Browser, add_user, csrf_tokens, get_user, migrated_app
-from tests.conftest import APP_ENV_NAMES
+from tests.conftest import isolated_app
 from tests.quiz_client import answer_form, correct_answer, section_of, text_of
 
 COURSE = "flask-fundamentals"
@@ -803,10 +802,8 @@ def test_a_broken_lesson_file_is_404_for_learners_and_explained_to_staff(
 
 def staff_rules() -> list[tuple[str, str, tuple[str, ...]]]:
     """(endpoint, method, arguments) for each GET or POST of the two blueprints."""
-    with tempfile.TemporaryDirectory() as instance, pytest.MonkeyPatch.context() as patch:
-        for name in APP_ENV_NAMES:
-            patch.delenv(name, raising=False)
-        app = create_app({"TESTING": True, "INSTANCE_PATH": instance})
+    with tempfile.TemporaryDirectory() as instance:
+        app = isolated_app({"TESTING": True, "INSTANCE_PATH": instance})
         return sorted(
             (rule.endpoint, method, tuple(sorted(rule.arguments)))
             for rule in app.url_map.iter_rules()

@@ -64,30 +64,29 @@ class CourseStats:
     questions: tuple[QuestionStats, ...]
 
 
-def learner_key() -> Any:
-    """One value per learner, account or guest (for COUNT DISTINCT)."""
-    return func.coalesce("u:" + cast(QuizAttempt.user_id, String), "g:" + QuizAttempt.guest_id)
+def learner_key(model: Any) -> Any:
+    """One value per learner, account or guest, in ``model``'s rows (for COUNT DISTINCT)."""
+    return func.coalesce("u:" + cast(model.user_id, String), "g:" + model.guest_id)
 
 
 def course_stats(course: Course) -> CourseStats:
     lessons = _lesson_stats(course)
-    return CourseStats(course, _learners(course), lessons, _question_stats(course))
-
-
-def course_learner_counts() -> dict[str, int]:
-    """Learners with any progress, per course slug (the instructor index)."""
-    rows = db.session.execute(
-        select(LessonProgress.course, func.count(func.distinct(_progress_learner()))).group_by(
-            LessonProgress.course
-        )
+    return CourseStats(
+        course,
+        course_learner_counts(course.slug).get(course.slug, 0),
+        lessons,
+        _question_stats(course),
     )
-    return {course: count for course, count in rows}
 
 
-def _progress_learner() -> Any:
-    return func.coalesce(
-        "u:" + cast(LessonProgress.user_id, String), "g:" + LessonProgress.guest_id
-    )
+def course_learner_counts(*courses: str) -> dict[str, int]:
+    """Learners with any progress, per course slug (all courses, or only ``courses``)."""
+    query = select(
+        LessonProgress.course, func.count(func.distinct(learner_key(LessonProgress)))
+    ).group_by(LessonProgress.course)
+    if courses:
+        query = query.where(LessonProgress.course.in_(courses))
+    return {course: count for course, count in db.session.execute(query)}
 
 
 def _current_progress(course: Course) -> Any:
@@ -104,17 +103,6 @@ def _current_progress(course: Course) -> Any:
             or_(CourseReset.id.is_(None), LessonProgress.started_at >= CourseReset.reset_at),
         )
         .subquery()
-    )
-
-
-def _learners(course: Course) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(func.distinct(_progress_learner()))).where(
-                LessonProgress.course == course.slug
-            )
-        )
-        or 0
     )
 
 
@@ -138,7 +126,7 @@ def _question_stats(course: Course) -> tuple[QuestionStats, ...]:
                 QuizAttempt.lesson,
                 QuizAttempt.question_id,
                 func.count(QuizAttempt.id).label("attempts"),
-                func.count(func.distinct(learner_key())).label("learners"),
+                func.count(func.distinct(learner_key(QuizAttempt))).label("learners"),
                 func.sum(case((first, 1), else_=0)).label("firsts"),
                 func.sum(case((first & QuizAttempt.correct, 1), else_=0)).label("first_correct"),
             )

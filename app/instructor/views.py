@@ -26,9 +26,8 @@ from app.accounts.roles import ADMIN_ROLES, STAFF_ROLES, require_role
 from app.accounts.users import AccountError, change_role
 from app.extensions import db
 from app.instructor.stats import course_learner_counts, course_stats
-from app.lessons.store import catalog
+from app.lessons.store import catalog, course_or_404
 from app.models import ROLES, User
-from app.progress.views import course_or_404
 from app.security import no_store
 
 instructor = Blueprint("instructor", __name__, url_prefix="/instructor")

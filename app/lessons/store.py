@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, abort, current_app
 
-from app.content.model import Catalog
+from app.content.model import Catalog, Course, Lesson
 from app.content.store import ContentStore
 from app.quiz_types import registry_for
 
@@ -30,3 +30,18 @@ def content_store(app: Flask | None = None) -> ContentStore:
 def catalog() -> Catalog:
     """The current catalog (loaded on first use, then shared by every request)."""
     return content_store().catalog()
+
+
+def course_or_404(slug: str) -> Course:
+    course = catalog().course(slug)
+    if course is None:
+        abort(404, description="There is no such course.")
+    return course
+
+
+def lesson_or_404(course_slug: str, lesson_slug: str) -> tuple[Course, Lesson]:
+    course = course_or_404(course_slug)
+    lesson = course.lesson(lesson_slug)
+    if lesson is None:
+        abort(404, description="There is no such lesson in this course.")
+    return course, lesson

@@ -16,7 +16,7 @@ from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import db, talisman
-from app.lessons.store import catalog
+from app.lessons.store import catalog, course_or_404
 from app.progress.services import forget_cached_rows, record_visit
 from app.progress.summary import course_progress, lesson_page_progress
 from app.quizzes.learner import current_learner
@@ -53,7 +53,7 @@ def catalog_page() -> ResponseReturnValue:
 
 @bp.get("/courses/<slug:course_slug>/")
 def course_page(course_slug: str) -> ResponseReturnValue:
-    course = _course_or_404(course_slug)
+    course = course_or_404(course_slug)
     return render_template(
         "lessons/course.html",
         course=course,
@@ -65,7 +65,7 @@ def course_page(course_slug: str) -> ResponseReturnValue:
 
 @bp.get("/courses/<slug:course_slug>/<slug:lesson_slug>/")
 def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
-    course = _course_or_404(course_slug)
+    course = course_or_404(course_slug)
     lesson = course.lesson(lesson_slug)
     if lesson is None:
         broken = course.broken_lesson(lesson_slug)
@@ -113,7 +113,7 @@ def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
 
     Hidden and ``_``-prefixed folders are drafts, as for lessons, and are never served.
     """
-    course = _course_or_404(course_slug)
+    course = course_or_404(course_slug)
     if any(part.startswith((".", "_")) for part in asset.split("/")):
         abort(404)
     return send_from_directory(course.path, asset)
@@ -125,10 +125,3 @@ def _authoring_diagnostics(path: Path) -> list[Diagnostic]:
         return []
     shown = Path(display_path(path))
     return [d for d in catalog().diagnostics if Path(d.path).is_relative_to(shown)]
-
-
-def _course_or_404(slug: str) -> Course:
-    course = catalog().course(slug)
-    if course is None:
-        abort(404)
-    return course

@@ -151,9 +151,6 @@ class CourseProgress:
         seen = [status.last_seen_at for status in self.lessons if status.last_seen_at]
         return max(seen) if seen else None
 
-    def status(self, lesson_slug: str) -> LessonStatus | None:
-        return next((s for s in self.lessons if s.lesson.slug == lesson_slug), None)
-
     @property
     def resume(self) -> Resume | None:
         """Where "Continue where you left off" goes; None once every lesson is complete.

@@ -22,9 +22,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from app.content.model import Course, Lesson
+from app.content.model import Lesson
 from app.extensions import db
-from app.lessons.store import catalog
+from app.lessons.store import course_or_404, lesson_or_404
 from app.models.learner import aware, now
 from app.progress.resets import reset_course
 from app.progress.services import END_PERCENT, mark_complete, record_reading
@@ -116,21 +116,6 @@ def _learner() -> Learner:
     learner = current_learner(create=True)
     assert learner is not None  # noqa: S101 - create=True always gives one
     return learner
-
-
-def course_or_404(slug: str) -> Course:
-    course = catalog().course(slug)
-    if course is None:
-        abort(404, description="There is no such course.")
-    return course
-
-
-def lesson_or_404(course_slug: str, lesson_slug: str) -> tuple[Course, Lesson]:
-    course = course_or_404(course_slug)
-    lesson = course.lesson(lesson_slug)
-    if lesson is None:
-        abort(404, description="There is no such lesson in this course.")
-    return course, lesson
 
 
 @bp.app_template_filter("ago")

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app
 from app.lessons.store import catalog
-from tests.conftest import APP_ENV_NAMES, BUNDLED_CONTENT, PROJECT_ROOT, MakeApp
+from tests.conftest import PROJECT_ROOT, MakeApp, migrated_app
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
@@ -53,12 +52,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """
     instance = tmp_path_factory.mktemp("live-instance")
     with pytest.MonkeyPatch.context() as patch:
-        for name in APP_ENV_NAMES:
-            patch.delenv(name, raising=False)
         patch.chdir(PROJECT_ROOT)  # Flask-Migrate finds migrations/ from the working folder
-        app = create_app({"INSTANCE_PATH": str(instance), "CONTENT_DIR": str(BUNDLED_CONTENT)})
-        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
+        app = migrated_app(instance, TESTING=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
