@@ -319,7 +319,7 @@ def test_attempt_rows_record_the_answer_and_its_grade(learner: Learner) -> None:
     spec = spec_of(learner, SINGLE)
     wrong = next(o for o in spec.options if not o.correct and o.misconception)
     learner.post_json("what-is-flask", spec, wrong.id)
-    multi = spec_of(learner, "valid-view-return-values")
+    multi = next(q for q in learner.lesson("what-is-flask").questions if q.type == "multi")
     learner.post_json("what-is-flask", multi, correct_answer(multi))
     first, second = rows(learner.app)
     assert (first.course, first.lesson, first.question_id) == (COURSE, "what-is-flask", SINGLE)
