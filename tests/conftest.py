@@ -19,6 +19,10 @@ from app.extensions import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONTENT = PROJECT_ROOT / "content"
+# A frozen copy of the course's first three lessons, for tests whose expected figures depend on
+# the lessons and their questions (progress percentages, instructor statistics): rewriting the
+# bundled course must never change what those tests know by heart.
+SNAPSHOT_CONTENT = PROJECT_ROOT / "tests" / "data" / "snapshot-course"
 
 MakeApp = Callable[..., Flask]
 WriteContent = Callable[[dict[str, str | bytes]], Path]

@@ -30,13 +30,10 @@ from app.lessons.store import catalog
 from app.models import User
 from app.quiz_types import QuizSpec
 from tests.account_client import PASSWORD, Browser, add_user, csrf_tokens, get_user, migrated_app
-from tests.conftest import PROJECT_ROOT, isolated_app
+from tests.conftest import PROJECT_ROOT, SNAPSHOT_CONTENT, isolated_app
 from tests.quiz_client import answer_form, correct_answer, section_of, text_of
 
 COURSE = "flask-fundamentals"
-# The statistics are checked against a snapshot of the course's first three lessons, so that
-# rewriting the bundled lessons never changes the figures this module knows by heart.
-STATS_CONTENT = PROJECT_ROOT / "tests" / "data" / "stats-course"
 L1, L2, L3 = "what-is-flask", "what-micro-means", "werkzeug"
 SINGLE = "string-view-response-defaults"
 MULTI = "valid-view-return-values"
@@ -411,7 +408,7 @@ def expected_figures(lessons: dict[str, Lesson]) -> Expected:
                 ExpectedQuestion(
                     slug,
                     spec,
-                    f"{STATS_CONTENT.relative_to(PROJECT_ROOT)}/{COURSE}/{lesson.file_name}:{spec.line}",
+                    f"{SNAPSHOT_CONTENT.relative_to(PROJECT_ROOT)}/{COURSE}/{lesson.file_name}:{spec.line}",
                     len(made),
                     len(firsts),
                     sum(firsts.values()) * 100 // len(firsts) if firsts else None,
@@ -435,7 +432,9 @@ class StatsSite:
 @pytest.fixture(scope="module")
 def stats(tmp_path_factory: pytest.TempPathFactory) -> StatsSite:
     app = migrated_app(
-        tmp_path_factory.mktemp("instructor-stats"), CONTENT_DIR=str(STATS_CONTENT), **FAST_LOGINS
+        tmp_path_factory.mktemp("instructor-stats"),
+        CONTENT_DIR=str(SNAPSHOT_CONTENT),
+        **FAST_LOGINS,
     )
     with app.app_context():
         course = catalog().course(COURSE)

@@ -24,6 +24,7 @@ from app.lessons.store import catalog
 from app.models import LessonProgress
 from app.models.learner import aware
 from tests.account_client import Browser, add_user, migrated_app
+from tests.conftest import SNAPSHOT_CONTENT
 from tests.quiz_client import Learner, correct_answer
 
 COURSE = "flask-fundamentals"
@@ -46,7 +47,9 @@ META_CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 @pytest.fixture(scope="module")
 def progress_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return migrated_app(
-        Path(tmp_path_factory.mktemp("progress-api")), LOGIN_RATE_LIMIT="1000 per minute"
+        Path(tmp_path_factory.mktemp("progress-api")),
+        CONTENT_DIR=str(SNAPSHOT_CONTENT),
+        LOGIN_RATE_LIMIT="1000 per minute",
     )
 
 

@@ -24,6 +24,7 @@ from app.models import CourseReset, LessonProgress, QuizAttempt, User
 from app.models.learner import aware, now
 from app.quiz_types import QuizSpec
 from tests.account_client import Browser, add_user, get_user, migrated_app
+from tests.conftest import SNAPSHOT_CONTENT
 from tests.quiz_client import answer_form, correct_answer, section_of, text_of, wrong_answer
 
 COURSE = "flask-fundamentals"
@@ -41,6 +42,7 @@ RULE = (
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return migrated_app(
         tmp_path_factory.mktemp("progress-pages"),
+        CONTENT_DIR=str(SNAPSHOT_CONTENT),
         LOGIN_RATE_LIMIT="1000 per minute",
         ACCOUNT_RATE_LIMIT="1000 per minute",
     )
