@@ -92,7 +92,7 @@ def test_lesson_page_has_everything_a_reader_needs(client) -> None:
     (prev_link,) = [a for a in elements.named("a") if a.get("rel") == "prev"]
     (next_link,) = [a for a in elements.named("a") if a.get("rel") == "next"]
     assert prev_link["href"] == "/courses/flask-fundamentals/what-is-flask/"
-    assert next_link["href"] == "/courses/flask-fundamentals/werkzeug/"
+    assert next_link["href"] == "/courses/flask-fundamentals/wsgi/"
 
 
 def test_first_and_last_lessons_have_one_neighbour(sample_app: Flask) -> None:

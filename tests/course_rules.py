@@ -1,0 +1,66 @@
+"""What the bundled course's lessons must look like, measured on the lesson source.
+
+``python -m tests.course_rules content/flask-fundamentals/*.md`` prints, per lesson,
+the prose word count, the runnable examples and the fences that are not at column 0.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+PROSE_WORDS = range(700, 1801)
+FRONT_MATTER_RE = re.compile(r"\A---\r?\n.*?^---[ \t]*\r?\n", re.DOTALL | re.MULTILINE)
+ALL_OR_NONE_RE = re.compile(r"\b(all|none)\s+of\s+the\s+(above|below|others)\b", re.IGNORECASE)
+
+
+def without_front_matter(source: str) -> str:
+    """The lesson body, with the front matter replaced by as many blank lines."""
+    match = FRONT_MATTER_RE.match(source)
+    if not match:
+        return source
+    return "\n" * match.group(0).count("\n") + source[match.end() :]
+
+
+def fences(source: str) -> list[tuple[int, int, str]]:
+    """``(first line, end line, info)`` of every top-level fence, 0-based, end exclusive."""
+    tokens = MarkdownIt("commonmark").parse(without_front_matter(source))
+    return [(t.map[0], t.map[1], t.info.strip()) for t in tokens if t.type == "fence" and t.map]
+
+
+def prose_words(source: str) -> int:
+    """Whitespace-separated tokens outside the front matter and every fenced block."""
+    lines = without_front_matter(source).splitlines()
+    for start, end, _ in fences(source):
+        lines[start:end] = [""] * (end - start)
+    return sum(len(line.split()) for line in lines)
+
+
+def indented_fences(source: str) -> list[int]:
+    """1-based lines of fences that do not open at column 0."""
+    lines = without_front_matter(source).splitlines()
+    return [start + 1 for start, _, _ in fences(source) if lines[start][:1] not in ("`", "~")]
+
+
+def runnable_examples(source: str) -> int:
+    return sum(1 for _, _, info in fences(source) if re.match(r"python\s+run\b", info))
+
+
+def main(paths: list[str]) -> None:
+    for name in paths:
+        source = Path(name).read_text("utf-8")
+        words = prose_words(source)
+        flag = "" if words in PROSE_WORDS else "  <-- outside 700-1800"
+        indented = indented_fences(source)
+        print(
+            f"{name}: {words} prose words, {runnable_examples(source)} runnable examples"
+            + (f", indented fences at lines {indented}" if indented else "")
+            + flag
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,139 @@
+"""The bundled Flask Fundamentals course meets the course's writing rules, lesson by lesson."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.content.loader import load_catalog
+from app.content.model import Course, KnowledgeCheck, Lesson
+from tests.conftest import BUNDLED_CONTENT
+from tests.course_rules import (
+    ALL_OR_NONE_RE,
+    PROSE_WORDS,
+    indented_fences,
+    prose_words,
+    runnable_examples,
+)
+
+COURSE = "flask-fundamentals"
+PART_ONE = (
+    "what-is-flask",
+    "what-micro-means",
+    "wsgi",
+    "werkzeug",
+    "jinja2",
+    "click-and-the-flask-command",
+    "first-flask-app",
+    "routing-and-views",
+)
+INTRODUCTIONS = {"what-is-flask", "what-micro-means"}  # the lessons that need no runnable example
+CHOICE_TYPES = {"single", "multi"}
+
+
+def bundled_course() -> Course:
+    course = load_catalog(BUNDLED_CONTENT).course(COURSE)
+    assert course is not None
+    return course
+
+
+COURSE_OBJECT = bundled_course()
+LESSONS = {lesson.slug: lesson for lesson in COURSE_OBJECT.lessons}
+
+
+def source_of(lesson: Lesson) -> str:
+    return (BUNDLED_CONTENT / COURSE / lesson.file_name).read_text("utf-8")
+
+
+def final_check(lesson: Lesson) -> KnowledgeCheck:
+    assert lesson.checks, f"{lesson.file_name} has no knowledge check"
+    return lesson.checks[-1]
+
+
+lesson_params = pytest.mark.parametrize(
+    "lesson", list(LESSONS.values()), ids=lambda lesson: lesson.slug
+)
+
+
+def test_part_one_lessons_come_first_in_course_order() -> None:
+    assert tuple(LESSONS)[: len(PART_ONE)] == PART_ONE
+    assert not COURSE_OBJECT.broken
+
+
+@lesson_params
+def test_front_matter_has_summary_objectives_and_tags(lesson: Lesson) -> None:
+    assert lesson.title and lesson.summary
+    assert 3 <= len(lesson.objectives_html) <= 5, len(lesson.objectives_html)
+    assert lesson.tags
+
+
+@lesson_params
+def test_prose_length_is_within_the_range(lesson: Lesson) -> None:
+    source = source_of(lesson)
+    assert not indented_fences(source), "every fence starts at column 0"
+    assert prose_words(source) in PROSE_WORDS, prose_words(source)
+
+
+@lesson_params
+def test_the_lesson_ends_with_a_knowledge_check(lesson: Lesson) -> None:
+    check = final_check(lesson)
+    assert lesson.body_parts[-1] is check, "nothing may follow the final knowledge check"
+    assert not check.broken
+    assert 4 <= len(check.questions) <= 6, len(check.questions)
+    assert len({question.type for question in check.questions}) >= 2
+
+
+@lesson_params
+def test_every_question_explains_and_every_wrong_option_has_feedback(lesson: Lesson) -> None:
+    for question in lesson.questions:
+        assert question.explain_html.strip(), question.id
+        assert question.hints_html, question.id
+        if question.type in CHOICE_TYPES:
+            for option in question.options:
+                assert option.correct or option.feedback_html.strip(), (question.id, option.text)
+
+
+@lesson_params
+def test_no_all_or_none_of_the_above(lesson: Lesson) -> None:
+    for question in lesson.questions:
+        texts = [option.text for option in question.options] + list(question.answers)
+        assert not [t for t in texts if ALL_OR_NONE_RE.search(t)], question.id
+
+
+@lesson_params
+def test_hands_on_lessons_have_two_runnable_examples(lesson: Lesson) -> None:
+    if lesson.slug not in INTRODUCTIONS:
+        assert runnable_examples(source_of(lesson)) >= 2
+
+
+def test_part_one_totals() -> None:
+    part = [LESSONS[slug] for slug in PART_ONE]
+    assert sum(len(lesson.questions) for lesson in part) >= 36
+    assert sum(runnable_examples(source_of(lesson)) for lesson in part) >= 12
+
+
+def correct_texts(lesson: Lesson) -> list[str]:
+    found = []
+    for question in lesson.questions:
+        found += [o.text for o in question.options if o.correct] + list(question.answers)
+    return found
+
+
+def prompt_of(lesson: Lesson, pattern: str) -> str:
+    questions = [q for q in lesson.questions if re.search(pattern, q.prompt_html, re.IGNORECASE)]
+    assert questions, f"no question in {lesson.slug} asks about {pattern!r}"
+    return questions[0].id
+
+
+def test_lesson_one_asks_about_the_engine_the_creator_and_micro() -> None:
+    lesson = LESSONS["what-is-flask"]
+    answers = " | ".join(correct_texts(lesson))
+    assert re.search(r"jinja", answers, re.IGNORECASE), "the default template engine"
+    assert "Armin Ronacher" in answers, "the creator of Flask"
+    micro = lesson.question(prompt_of(lesson, r"micro"))
+    assert micro is not None and micro.type == "multi"
+    wrong = " ".join(o.text for o in micro.options if not o.correct).lower()
+    right = " ".join(o.text for o in micro.options if o.correct).lower()
+    assert "database" in right or "orm" in right
+    assert "small computer" in wrong or "one user" in wrong
