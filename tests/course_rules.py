@@ -1,7 +1,8 @@
 """What the bundled course's lessons must look like, measured on the lesson source.
 
 ``python -m tests.course_rules content/flask-fundamentals/*.md`` prints, per lesson,
-the prose word count, the runnable examples and the fences that are not at column 0.
+the prose word count, the runnable examples, the fences that are not at column 0 and the
+code lines too wide for the lesson column.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 PROSE_WORDS = range(700, 1801)
+# A code line that fits the lesson column without scrolling (and PEP 8's limit). Output and
+# terminal transcripts (``text``, ``console``) show what a program printed, so they may be wider.
+CODE_LINE_CHARS = 79
+TRANSCRIPT_LANGUAGES = {"text", "console"}
 FRONT_MATTER_RE = re.compile(r"\A---\r?\n.*?^---[ \t]*\r?\n", re.DOTALL | re.MULTILINE)
 ALL_OR_NONE_RE = re.compile(r"\b(all|none)\s+of\s+the\s+(above|below|others)\b", re.IGNORECASE)
 
@@ -45,6 +50,18 @@ def indented_fences(source: str) -> list[int]:
     return [start + 1 for start, _, _ in fences(source) if lines[start][:1] not in ("`", "~")]
 
 
+def long_code_lines(source: str) -> list[int]:
+    """1-based lines of code fences (not quizzes, not transcripts) over CODE_LINE_CHARS."""
+    lines = without_front_matter(source).splitlines()
+    found = []
+    for start, end, info in fences(source):
+        language = info.split(maxsplit=1)[0] if info else ""
+        if language == "quiz" or language in TRANSCRIPT_LANGUAGES:
+            continue
+        found += [n + 1 for n in range(start + 1, end - 1) if len(lines[n]) > CODE_LINE_CHARS]
+    return found
+
+
 def runnable_examples(source: str) -> int:
     return sum(1 for _, _, info in fences(source) if re.match(r"python\s+run\b", info))
 
@@ -55,9 +72,11 @@ def main(paths: list[str]) -> None:
         words = prose_words(source)
         flag = "" if words in PROSE_WORDS else "  <-- outside 700-1800"
         indented = indented_fences(source)
+        wide = long_code_lines(source)
         print(
             f"{name}: {words} prose words, {runnable_examples(source)} runnable examples"
             + (f", indented fences at lines {indented}" if indented else "")
+            + (f", code lines over {CODE_LINE_CHARS} characters at {wide}" if wide else "")
             + flag
         )
 

@@ -11,8 +11,10 @@ from app.content.model import Course, KnowledgeCheck, Lesson
 from tests.conftest import BUNDLED_CONTENT
 from tests.course_rules import (
     ALL_OR_NONE_RE,
+    CODE_LINE_CHARS,
     PROSE_WORDS,
     indented_fences,
+    long_code_lines,
     prose_words,
     runnable_examples,
 )
@@ -73,6 +75,12 @@ def test_prose_length_is_within_the_range(lesson: Lesson) -> None:
     source = source_of(lesson)
     assert not indented_fences(source), "every fence starts at column 0"
     assert prose_words(source) in PROSE_WORDS, prose_words(source)
+
+
+@lesson_params
+def test_code_lines_fit_the_lesson_column(lesson: Lesson) -> None:
+    wide = long_code_lines(source_of(lesson))
+    assert not wide, f"lines over {CODE_LINE_CHARS} characters scroll sideways: {wide}"
 
 
 @lesson_params
