@@ -13,21 +13,22 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from app.content.highlight import parse_info
+from app.content.metadata import split_front_matter
+from tests.example_runner import examples_in
+
 PROSE_WORDS = range(700, 1801)
 # A code line that fits the lesson column without scrolling (and PEP 8's limit). Output and
 # terminal transcripts (``text``, ``console``) show what a program printed, so they may be wider.
 CODE_LINE_CHARS = 79
 TRANSCRIPT_LANGUAGES = {"text", "console"}
-FRONT_MATTER_RE = re.compile(r"\A---\r?\n.*?^---[ \t]*\r?\n", re.DOTALL | re.MULTILINE)
 ALL_OR_NONE_RE = re.compile(r"\b(all|none)\s+of\s+the\s+(above|below|others)\b", re.IGNORECASE)
 
 
 def without_front_matter(source: str) -> str:
     """The lesson body, with the front matter replaced by as many blank lines."""
-    match = FRONT_MATTER_RE.match(source)
-    if not match:
-        return source
-    return "\n" * match.group(0).count("\n") + source[match.end() :]
+    split, _ = split_front_matter(source)
+    return source if split is None else "\n" * split.body_offset + split.body
 
 
 def fences(source: str) -> list[tuple[int, int, str]]:
@@ -55,15 +56,11 @@ def long_code_lines(source: str) -> list[int]:
     lines = without_front_matter(source).splitlines()
     found = []
     for start, end, info in fences(source):
-        language = info.split(maxsplit=1)[0] if info else ""
+        language = parse_info(info).lang
         if language == "quiz" or language in TRANSCRIPT_LANGUAGES:
             continue
         found += [n + 1 for n in range(start + 1, end - 1) if len(lines[n]) > CODE_LINE_CHARS]
     return found
-
-
-def runnable_examples(source: str) -> int:
-    return sum(1 for _, _, info in fences(source) if re.match(r"python\s+run\b", info))
 
 
 def main(paths: list[str]) -> None:
@@ -74,7 +71,7 @@ def main(paths: list[str]) -> None:
         indented = indented_fences(source)
         wide = long_code_lines(source)
         print(
-            f"{name}: {words} prose words, {runnable_examples(source)} runnable examples"
+            f"{name}: {words} prose words, {len(examples_in(Path(name)))} runnable examples"
             + (f", indented fences at lines {indented}" if indented else "")
             + (f", code lines over {CODE_LINE_CHARS} characters at {wide}" if wide else "")
             + flag

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,8 @@ from tests.course_rules import (
     indented_fences,
     long_code_lines,
     prose_words,
-    runnable_examples,
 )
+from tests.example_runner import examples_in
 
 COURSE = "flask-fundamentals"
 PART_ONE = (
@@ -44,8 +45,12 @@ COURSE_OBJECT = bundled_course()
 LESSONS = {lesson.slug: lesson for lesson in COURSE_OBJECT.lessons}
 
 
+def path_of(lesson: Lesson) -> Path:
+    return BUNDLED_CONTENT / COURSE / lesson.file_name
+
+
 def source_of(lesson: Lesson) -> str:
-    return (BUNDLED_CONTENT / COURSE / lesson.file_name).read_text("utf-8")
+    return path_of(lesson).read_text("utf-8")
 
 
 def final_check(lesson: Lesson) -> KnowledgeCheck:
@@ -93,7 +98,9 @@ def test_the_lesson_ends_with_a_knowledge_check(lesson: Lesson) -> None:
 
 
 @lesson_params
-def test_every_question_explains_and_every_wrong_option_has_feedback(lesson: Lesson) -> None:
+def test_every_question_has_a_hint_an_explanation_and_feedback_on_wrong_options(
+    lesson: Lesson,
+) -> None:
     for question in lesson.questions:
         assert question.explain_html.strip(), question.id
         assert question.hints_html, question.id
@@ -112,13 +119,13 @@ def test_no_all_or_none_of_the_above(lesson: Lesson) -> None:
 @lesson_params
 def test_hands_on_lessons_have_two_runnable_examples(lesson: Lesson) -> None:
     if lesson.slug not in INTRODUCTIONS:
-        assert runnable_examples(source_of(lesson)) >= 2
+        assert len(examples_in(path_of(lesson))) >= 2
 
 
 def test_part_one_totals() -> None:
     part = [LESSONS[slug] for slug in PART_ONE]
     assert sum(len(lesson.questions) for lesson in part) >= 36
-    assert sum(runnable_examples(source_of(lesson)) for lesson in part) >= 12
+    assert sum(len(examples_in(path_of(lesson))) for lesson in part) >= 12
 
 
 def correct_texts(lesson: Lesson) -> list[str]:
