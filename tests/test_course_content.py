@@ -31,6 +31,15 @@ PART_ONE = (
     "first-flask-app",
     "routing-and-views",
 )
+PART_TWO = (
+    "requests-responses-contexts",
+    "templates-and-static-files",
+    "extensions",
+    "structuring-larger-apps",
+    "async-in-flask",
+    "testing-flask-apps",
+    "deploying-flask",
+)
 INTRODUCTIONS = {"what-is-flask", "what-micro-means"}  # the lessons that need no runnable example
 CHOICE_TYPES = {"single", "multi"}
 
@@ -63,8 +72,8 @@ lesson_params = pytest.mark.parametrize(
 )
 
 
-def test_part_one_lessons_come_first_in_course_order() -> None:
-    assert tuple(LESSONS)[: len(PART_ONE)] == PART_ONE
+def test_the_course_has_its_fifteen_lessons_in_order() -> None:
+    assert tuple(LESSONS) == PART_ONE + PART_TWO
     assert not COURSE_OBJECT.broken
 
 
@@ -122,10 +131,15 @@ def test_hands_on_lessons_have_two_runnable_examples(lesson: Lesson) -> None:
         assert len(examples_in(path_of(lesson))) >= 2
 
 
-def test_part_one_totals() -> None:
-    part = [LESSONS[slug] for slug in PART_ONE]
-    assert sum(len(lesson.questions) for lesson in part) >= 36
-    assert sum(len(examples_in(path_of(lesson))) for lesson in part) >= 12
+@pytest.mark.parametrize(
+    ("part", "questions", "examples"),
+    [(PART_ONE, 36, 12), (PART_ONE + PART_TWO, 70, 20)],
+    ids=["part-one", "whole-course"],
+)
+def test_question_and_example_totals(part: tuple[str, ...], questions: int, examples: int) -> None:
+    lessons = [LESSONS[slug] for slug in part]
+    assert sum(len(lesson.questions) for lesson in lessons) >= questions
+    assert sum(len(examples_in(path_of(lesson))) for lesson in lessons) >= examples
 
 
 def correct_texts(lesson: Lesson) -> list[str]:
