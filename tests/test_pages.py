@@ -54,6 +54,27 @@ def test_course_page_lists_lessons_in_order(sample_app: Flask) -> None:
         assert f"{lesson.minutes} min" in page
 
 
+def test_lesson_summaries_show_inline_code_and_describe_pages_in_plain_text(
+    make_app: MakeApp, write_content: WriteContent
+) -> None:
+    files = dict(SAMPLE_COURSE)
+    files["demo/03-third.md"] = (
+        "---\ntitle: Third\nsummary: Meet `request` and *g*, never <script>alert(1)</script>.\n"
+        "---\n# Third\n\nBody.\n"
+    )
+    client = make_app(write_content(files)).test_client()
+    course = client.get("/courses/demo/").get_data(as_text=True)
+    assert (
+        "Meet <code>request</code> and <em>g</em>, never &lt;script&gt;alert(1)&lt;/script&gt;."
+        in course
+    )
+    assert "<script>alert" not in course
+    lesson = client.get("/courses/demo/third/").get_data(as_text=True)
+    plain = "Meet request and g, never &lt;script&gt;alert(1)&lt;/script&gt;."
+    assert f'<meta name="description" content="{plain}">' in lesson
+    assert f'<meta property="og:description" content="{plain}">' in lesson
+
+
 def test_lesson_page_has_everything_a_reader_needs(client) -> None:
     response = client.get(LESSON)
     assert response.status_code == 200

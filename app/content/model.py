@@ -76,7 +76,8 @@ class Lesson:
     slug: str
     file_name: str
     title: str
-    summary: str
+    summary: str  # as written: inline markdown
+    summary_html: str
     objectives_html: tuple[str, ...]
     tags: tuple[str, ...]
     minutes: int
