@@ -65,9 +65,8 @@ def examples_in(path: Path) -> list[Example]:
             after = parse_info(following.info)
             if after.lang == "text" and "output" in after.flags:
                 expected = following.content
-        requests = tuple(r.strip() for r in info.attrs.get("request", "").split(";") if r.strip())
         line = (token.map[0] if token.map else 0) + 1
-        found.append(Example(path, line, token.content, requests, expected))
+        found.append(Example(path, line, token.content, info.requests, expected))
     return found
 
 

@@ -199,6 +199,26 @@ def test_code_is_highlighted_on_the_server_with_a_label() -> None:
     assert '<span class="kn">from</span>' in html
 
 
+def test_a_runnable_app_lists_the_requests_it_is_sent() -> None:
+    html = render(
+        """
+        ```python run request="GET /search?q=a&b=<i>; POST /login"
+        app = None
+        ```
+
+        ```python run
+        print(1)
+        ```
+        """
+    )
+    assert html.count('<span class="code-lang">Python · tested example</span>') == 2
+    assert html.count('class="code-requests"') == 1
+    assert (
+        "Requests sent by the test client: <code>GET /search?q=a&amp;b=&lt;i&gt;</code>"
+        ", then <code>POST /login</code></p></figure>"
+    ) in html
+
+
 @pytest.mark.parametrize(
     ("info", "lang", "highlighted"),
     [

@@ -48,6 +48,11 @@ class FenceInfo:
     flags: tuple[str, ...] = ()
     attrs: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def requests(self) -> tuple[str, ...]:
+        """``request="GET /a; POST /b"`` of a runnable example: the requests it is sent."""
+        return tuple(r.strip() for r in self.attrs.get("request", "").split(";") if r.strip())
+
 
 def parse_info(info: str) -> FenceInfo:
     """``python title="app.py"``, ``rust,ignore``, ``text output`` → language plus the rest."""
@@ -105,7 +110,15 @@ def render_code_block(code: str, fence: FenceInfo) -> str:
     if title:
         caption += f'<span class="code-title">{escape(title)}</span>'
     figcaption = f'<figcaption class="code-caption">{caption}</figcaption>'
-    return f'<figure class="code-block">{figcaption}{pre}</figure>\n'
+    return f'<figure class="code-block">{figcaption}{pre}{_requests_note(fence)}</figure>\n'
+
+
+def _requests_note(fence: FenceInfo) -> str:
+    """For a runnable app: the requests the test client sends it, in order."""
+    if "run" not in fence.flags or not fence.requests:
+        return ""
+    sent = ", then ".join(f"<code>{escape(r)}</code>" for r in fence.requests)
+    return f'<p class="code-requests">Requests sent by the test client: {sent}</p>'
 
 
 def pygments_css() -> str:
