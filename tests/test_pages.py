@@ -287,6 +287,34 @@ def test_healthz_reports_database_down(make_app: MakeApp, tmp_path: Path) -> Non
     assert response.get_json()["status"] == "unavailable"
 
 
+def test_readyz_counts_the_lessons_served_and_the_content_errors(
+    make_app: MakeApp, write_content: WriteContent
+) -> None:
+    files = dict(SAMPLE_COURSE)
+    files["demo/04-broken.md"] = "---\ntitle: [unclosed\n---\nBody\n"
+    response = make_app(write_content(files)).test_client().get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready", "lessons": 3, "errors": 1}
+
+
+def test_readyz_is_503_without_a_database_or_without_content(
+    make_app: MakeApp, sample_content: Path, tmp_path: Path
+) -> None:
+    unreachable = f"sqlite:///{tmp_path}/no-such-dir/sub/app.db"
+    no_database = make_app(sample_content, DATABASE_URL=unreachable).test_client()
+    response = no_database.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "lessons": 3,
+        "errors": 0,
+        "reasons": ["database unreachable"],
+    }
+    no_content = make_app(tmp_path / "no-content-here").test_client().get("/readyz")
+    assert no_content.status_code == 503
+    assert no_content.get_json()["reasons"] == ["content directory not found"]
+
+
 def test_missing_content_dir_serves_an_empty_catalog(
     make_app: MakeApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

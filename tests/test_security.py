@@ -13,6 +13,7 @@ PAGES = [
     "/courses/flask-fundamentals/what-is-flask/",
     "/nope",
     "/healthz",
+    "/readyz",
 ]
 
 
