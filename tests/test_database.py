@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import sqlite3
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import text
 
+from app.database import table_row_counts
 from app.extensions import db
 from tests.conftest import PROJECT_ROOT, MakeApp
+from tests.quiz_client import Learner, correct_answer
 
 
 def test_db_upgrade_builds_the_schema_at_head(make_app: MakeApp, tmp_path: Path) -> None:
@@ -69,3 +73,56 @@ def test_models_and_migrations_agree(make_app: MakeApp, tmp_path: Path) -> None:
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+def row_counts(app: Flask) -> dict[str, int]:
+    with app.app_context(), db.engine.connect() as connection:
+        return table_row_counts(connection)
+
+
+def test_db_backup_restores_into_a_fresh_instance_with_every_row(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    app = make_app()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["users", "create", "ada@example.com"]).exit_code == 0
+    learner = Learner(app)
+    lesson = learner.lesson("what-is-flask")
+    for spec in lesson.questions[:3]:
+        assert learner.post_form("what-is-flask", spec, correct_answer(spec)).status_code == 303
+    before = row_counts(app)
+    assert before["user_account"] == 1 and before["quiz_attempt"] == 3
+
+    backup = tmp_path / "backups" / "site.db"
+    backup.parent.mkdir()
+    result = runner.invoke(args=["db-backup", str(backup)])
+    assert result.exit_code == 0, result.output
+    assert f"to {backup}: " in result.output and "(integrity ok)" in result.output
+    assert [p.name for p in backup.parent.iterdir()] == ["site.db"]  # no partial file left
+
+    fresh = tmp_path / "restored"
+    fresh.mkdir()
+    shutil.copyfile(backup, fresh / "app.db")
+    restored = make_app(instance=fresh)
+    assert row_counts(restored) == before
+    assert restored.test_client().get("/readyz").status_code == 200
+
+
+def test_db_backup_never_overwrites_and_names_pg_dump_for_postgresql(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    runner = make_app().test_cli_runner()
+    taken = tmp_path / "taken.db"
+    taken.write_bytes(b"keep me")
+    result = runner.invoke(args=["db-backup", str(taken)])
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert taken.read_bytes() == b"keep me"
+    missing_dir = runner.invoke(args=["db-backup", str(tmp_path / "nope" / "x.db")])
+    assert missing_dir.exit_code == 2 and "is not a directory" in missing_dir.output
+
+    postgres = make_app(DATABASE_URL="postgresql+psycopg://u:p@127.0.0.1:9/db")
+    result = postgres.test_cli_runner().invoke(args=["db-backup", str(tmp_path / "pg.db")])
+    assert result.exit_code == 2
+    assert "pg_dump" in result.output
+    assert not (tmp_path / "pg.db").exists()
