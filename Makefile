@@ -34,7 +34,7 @@ prepare: $(VENV)/.runtime-installed
 run: prepare
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket \
-		--access-logfile - 'app:create_app()'
+		'app:create_app()'
 
 dev: prepare
 	$(BIN)/flask --debug run --port $(PORT)

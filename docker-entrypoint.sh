@@ -22,4 +22,4 @@ flask db upgrade
 # Render every lesson into the cache in instance/ so that workers start warm.
 flask content build
 
-exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" --access-logfile - "app:create_app()"
+exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" "app:create_app()"

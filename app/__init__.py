@@ -23,11 +23,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, mode, config)
     _configure_logging(app)
 
-    from app import assets, cli, database, errors, quiz_types, security
+    from app import assets, cli, database, errors, quiz_types, requestlog, security
     from app.accounts import cli as accounts_cli
     from app.accounts import limits, sessions
     from app.lessons import store
 
+    requestlog.init_app(app)
     database.init_app(app)
     security.init_app(app)
     sessions.init_app(app)
