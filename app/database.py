@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,15 +71,6 @@ def insert_ignoring_duplicates(model: Any, **values: Any) -> None:
     db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
-def table_row_counts(connection: Any) -> dict[str, int]:
-    """Rows in every table of an open SQLAlchemy connection (to compare a backup)."""
-    names = sorted(inspect(connection).get_table_names())
-    return {
-        name: connection.execute(text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one()  # noqa: S608 - names from the schema
-        for name in names
-    }
-
-
 @click.command("db-backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -101,28 +93,25 @@ def db_backup(path: Path) -> None:
         raise click.UsageError(f"{path.parent} is not a directory")
     partial_path = path.with_name(f".{path.name}.partial")
     started = time.perf_counter()
-    source = engine.raw_connection()
     try:
-        target = sqlite3.connect(partial_path)
-        try:
+        with (
+            closing(engine.raw_connection()) as source,
+            closing(sqlite3.connect(partial_path)) as target,
+        ):
             source.driver_connection.backup(target)
-        finally:
-            target.close()
+            (integrity,) = target.execute("PRAGMA integrity_check").fetchone()
+            (tables,) = target.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()
+        if integrity != "ok":
+            raise click.ClickException(f"the copy failed its integrity check: {integrity}")
     except BaseException:
-        partial_path.unlink(missing_ok=True)
+        partial_path.unlink(missing_ok=True)  # nothing half-written is left behind
         raise
-    finally:
-        source.close()
     os.replace(partial_path, path)
     milliseconds = (time.perf_counter() - started) * 1000
-    with sqlite3.connect(path) as check:
-        (integrity,) = check.execute("PRAGMA integrity_check").fetchone()
-        tables = check.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()
-    check.close()
-    if integrity != "ok":
-        raise click.ClickException(f"the backup in {path} failed its integrity check: {integrity}")
     size_kib = path.stat().st_size / 1024
     click.echo(
-        f"backed up {engine.url.database} to {path}: {tables[0]} tables, "
+        f"backed up {engine.url.database} to {path}: {tables} tables, "
         f"{size_kib:.0f} KiB in {milliseconds:.0f} ms (integrity ok)"
     )
