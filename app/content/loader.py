@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from app.content.cache import FROM_DISK, FROM_MEMORY, RENDERED, RenderCache, cache_key
 from app.content.diagnostics import Diagnostic, Problem, Severity, error, warning
 from app.content.markdown import (
@@ -361,12 +363,13 @@ def build_lesson(
         message = f"no title in front matter and no heading; using {title!r}"
         problems.append(warning(1, 1, "missing-title", message))
     minutes = fields.get("minutes") or reading_minutes(rendered.words, rendered.code_blocks)
+    summary_html = render_inline(fields.get("summary", ""), context)
     return result | {
         "broken": False,
         "problems": _dump(problems),
         "title": title,
-        "summary": fields.get("summary", ""),
-        "summary_html": render_inline(fields.get("summary", ""), context),
+        "summary": Markup(summary_html).striptags(),  # noqa: S704 - plain text out, not markup
+        "summary_html": summary_html,
         "objectives_html": [render_inline(item, context) for item in fields.get("objectives", ())],
         "tags": list(fields.get("tags", ())),
         "minutes": minutes,

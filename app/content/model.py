@@ -76,8 +76,8 @@ class Lesson:
     slug: str
     file_name: str
     title: str
-    summary: str  # as written: inline markdown
-    summary_html: str
+    summary: str  # plain text, for page descriptions
+    summary_html: str  # its inline markdown rendered, for the course page
     objectives_html: tuple[str, ...]
     tags: tuple[str, ...]
     minutes: int
