@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from app import create_app
 from app.config import ENV_NAMES
 from app.extensions import db
+from tests.postgres import TEST_DATABASE_URL, Databases, dispose
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONTENT = PROJECT_ROOT / "content"
@@ -44,17 +46,117 @@ def isolated_app(settings: dict[str, Any]) -> Flask:
 
 
 def migrated_app(instance: Path, **config: Any) -> Flask:
-    """A real app on a SQLite file, schema from the Alembic migrations."""
+    """A real app on the instance's database, schema from the Alembic migrations.
+
+    The database is the instance's SQLite file, or on PostgreSQL its own database.
+    """
     settings: dict[str, Any] = {
         "TESTING": True,
         "INSTANCE_PATH": str(instance),
         "CONTENT_DIR": str(BUNDLED_CONTENT),
     }
     settings.update(config)
+    if POSTGRES is not None and not settings.get("DATABASE_URL"):
+        settings["DATABASE_URL"] = instance_database_url(instance)
     app = isolated_app(settings)
+    if POSTGRES is not None:
+        POSTGRES.track(app)
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     return app
+
+
+# ---------- PostgreSQL mode (TEST_DATABASE_URL; see tests/postgres.py) ----------
+
+
+def _migrate_template(url: str) -> None:
+    with tempfile.TemporaryDirectory() as instance:
+        dispose(migrated_app(Path(instance), DATABASE_URL=url))
+
+
+POSTGRES = Databases(TEST_DATABASE_URL, _migrate_template) if TEST_DATABASE_URL else None
+# Fixtures being set up, innermost last: a database belongs to the fixture whose setup created
+# it and is dropped when that fixture is torn down, or to the test if its body created it.
+_fixture_setups: list[pytest.FixtureRequest] = []
+_drops_after_test: list[Callable[[], None]] = []
+_instance_databases: dict[Path, str] = {}
+
+
+def instance_database(instance: Path, *, migrated: bool = True) -> str:
+    """The PostgreSQL database that belongs to ``instance``, created on first use.
+
+    A new database starts as a copy of the template at head, or empty when not ``migrated``
+    (for tests that run the migrations themselves). Asking again for the same instance folder
+    gives the same database, as the SQLite file in that folder would be.
+    """
+    assert POSTGRES is not None
+    key = instance.resolve()
+    if key in _instance_databases:
+        return _instance_databases[key]
+    name = POSTGRES.create(migrated=migrated)
+    _instance_databases[key] = name
+
+    def drop() -> None:
+        _instance_databases.pop(key, None)
+        POSTGRES.drop(name)
+
+    if _fixture_setups:
+        _fixture_setups[-1].addfinalizer(drop)
+    else:
+        _drops_after_test.append(drop)
+    return name
+
+
+def instance_database_url(instance: Path, *, migrated: bool = True) -> str | None:
+    """On PostgreSQL, the URL of ``instance``'s database (see ``instance_database``);
+    None on SQLite, where the database is the file app.db in the instance folder."""
+    if POSTGRES is None:
+        return None
+    return POSTGRES.url_of(instance_database(instance, migrated=migrated))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    _fixture_setups.append(request)
+    try:
+        return (yield)
+    finally:
+        _fixture_setups.pop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if POSTGRES is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "SQLite only"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_session() -> Iterator[None]:
+    """Drops the template and any database still left when the session ends."""
+    yield
+    if POSTGRES is not None:
+        POSTGRES.close()
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drops the databases that the test's own body created, once it is over."""
+    yield
+    while _drops_after_test:
+        _drops_after_test.pop()()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> str:
+    """An empty database for tests that run the migrations themselves."""
+    url = instance_database_url(tmp_path / "empty-database", migrated=False)
+    return url or f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +186,13 @@ def write_content(tmp_path: Path) -> WriteContent:
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file at the head migration, built once and copied into each test's app."""
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """An SQLite file at the head migration, built once and copied into each test's app.
+
+    None on PostgreSQL, where each app's database is a copy of a template database instead.
+    """
+    if POSTGRES is not None:
+        return None
     instance = tmp_path_factory.mktemp("migrated")
     app = migrated_app(instance)
     with app.app_context():
@@ -97,11 +204,11 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, migrated_database: Path) -> MakeApp:
+def make_app(tmp_path: Path, migrated_database: Path | None) -> MakeApp:
     """Build an app on a fresh instance folder; keyword arguments override config.
 
-    Without a ``DATABASE_URL``, the app's SQLite file starts at the head migration, as
-    after ``make run``.
+    Without a ``DATABASE_URL``, the app's database (its SQLite file, or on PostgreSQL its own
+    database) starts at the head migration, as after ``make run``.
     """
 
     def make(content_dir: Path | None = None, instance: Path | None = None, **config: Any) -> Flask:
@@ -112,7 +219,17 @@ def make_app(tmp_path: Path, migrated_database: Path) -> MakeApp:
             "CONTENT_DIR": str(content_dir or BUNDLED_CONTENT),
         }
         settings.update(config)
-        if not settings.get("DATABASE_URL") and not (instance / "app.db").exists():
+        if POSTGRES is not None:
+            if not settings.get("DATABASE_URL"):
+                settings["DATABASE_URL"] = instance_database_url(instance)
+            app = create_app(settings)
+            POSTGRES.track(app)
+            return app
+        if (
+            not settings.get("DATABASE_URL")
+            and migrated_database is not None
+            and not (instance / "app.db").exists()
+        ):
             instance.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(migrated_database, instance / "app.db")
         return create_app(settings)

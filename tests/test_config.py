@@ -10,10 +10,11 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError, database_uri
-from tests.conftest import PROJECT_ROOT, MakeApp
+from tests.conftest import PROJECT_ROOT, MakeApp, isolated_app
 
 
-def test_local_mode_defaults(app) -> None:
+def test_local_mode_defaults(tmp_path: Path) -> None:
+    app = isolated_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance")})
     assert app.config["APP_ENV"] == "local"
     assert app.debug is False
     assert app.config["SESSION_COOKIE_SECURE"] is False

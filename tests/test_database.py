@@ -1,44 +1,41 @@
-"""Schema through Alembic migrations, and SQLite connection settings."""
+"""Schema through Alembic migrations, and the connection settings of each database."""
 
 from __future__ import annotations
 
 import ast
 import shutil
-import sqlite3
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import inspect, text
 
 from app.extensions import db
-from tests.conftest import PROJECT_ROOT, MakeApp
+from tests.conftest import POSTGRES, PROJECT_ROOT, MakeApp
 from tests.quiz_client import Learner, correct_answer
 
 
-def test_db_upgrade_builds_the_schema_at_head(make_app: MakeApp, tmp_path: Path) -> None:
-    database = tmp_path / "fresh.db"
-    app = make_app(DATABASE_URL=f"sqlite:///{database}")
+def test_db_upgrade_builds_the_schema_at_head(make_app: MakeApp, empty_database_url: str) -> None:
+    app = make_app(DATABASE_URL=empty_database_url)
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     heads = sorted(
         path.stem.split("_")[0] for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py")
     )
-    with sqlite3.connect(database) as connection:
-        (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    with app.app_context():
+        version = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     assert version.startswith(heads[-1])
     # running it again is a no-op
     assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
 
 
-def test_serving_applies_no_migrations(make_app: MakeApp, tmp_path: Path) -> None:
+def test_serving_applies_no_migrations(make_app: MakeApp, empty_database_url: str) -> None:
     """Schema changes come only from `flask db upgrade`: starting and serving leave no
     tables behind (not even alembic_version)."""
-    database = tmp_path / "untouched.db"
-    app = make_app(DATABASE_URL=f"sqlite:///{database}")
+    app = make_app(DATABASE_URL=empty_database_url)
     app.test_client().get("/")
-    assert not database.exists() or sqlite3.connect(database).execute(
-        "SELECT count(*) FROM sqlite_master"
-    ).fetchone() == (0,)
+    with app.app_context(), db.engine.connect() as connection:
+        assert inspect(connection).get_table_names() == []
 
 
 def test_no_create_all_in_the_application() -> None:
@@ -52,11 +49,15 @@ def test_no_create_all_in_the_application() -> None:
         assert "create_all" not in calls, path
 
 
-def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app) -> None:
+def test_connections_wait_for_locks_for_the_busy_timeout(app) -> None:
+    """SQLite: WAL, busy_timeout and foreign keys; PostgreSQL: lock_timeout."""
     with app.app_context(), db.engine.connect() as connection:
-        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
-        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        if connection.dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        else:
+            assert connection.execute(text("SHOW lock_timeout")).scalar() == "5s"
 
 
 def test_migrations_env_uses_the_engine_directly() -> None:
@@ -65,9 +66,9 @@ def test_migrations_env_uses_the_engine_directly() -> None:
     assert "get_engine(" not in source and "render_as_batch" in source
 
 
-def test_models_and_migrations_agree(make_app: MakeApp, tmp_path: Path) -> None:
-    """After `flask db upgrade` on an empty file, autogenerate finds nothing to add."""
-    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'drift.db'}")
+def test_models_and_migrations_agree(make_app: MakeApp, empty_database_url: str) -> None:
+    """After `flask db upgrade` on an empty database, autogenerate finds nothing to add."""
+    app = make_app(DATABASE_URL=empty_database_url)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     result = runner.invoke(args=["db", "check"])
@@ -84,6 +85,7 @@ def row_counts(app: Flask) -> dict[str, int]:
         }
 
 
+@pytest.mark.sqlite_only("db-backup copies SQLite files through SQLite's backup API")
 def test_db_backup_restores_into_a_fresh_instance_with_every_row(
     make_app: MakeApp, tmp_path: Path
 ) -> None:
@@ -112,9 +114,8 @@ def test_db_backup_restores_into_a_fresh_instance_with_every_row(
     assert restored.test_client().get("/readyz").status_code == 200
 
 
-def test_db_backup_never_overwrites_and_names_pg_dump_for_postgresql(
-    make_app: MakeApp, tmp_path: Path
-) -> None:
+@pytest.mark.sqlite_only("db-backup copies SQLite files through SQLite's backup API")
+def test_db_backup_never_overwrites(make_app: MakeApp, tmp_path: Path) -> None:
     runner = make_app().test_cli_runner()
     taken = tmp_path / "taken.db"
     taken.write_bytes(b"keep me")
@@ -125,7 +126,12 @@ def test_db_backup_never_overwrites_and_names_pg_dump_for_postgresql(
     missing_dir = runner.invoke(args=["db-backup", str(tmp_path / "nope" / "x.db")])
     assert missing_dir.exit_code == 2 and "is not a directory" in missing_dir.output
 
-    postgres = make_app(DATABASE_URL="postgresql+psycopg://u:p@127.0.0.1:9/db")
+
+def test_db_backup_names_pg_dump_for_postgresql(make_app: MakeApp, tmp_path: Path) -> None:
+    if POSTGRES is not None:
+        postgres = make_app()
+    else:
+        postgres = make_app(DATABASE_URL="postgresql+psycopg://u:p@127.0.0.1:9/db")
     result = postgres.test_cli_runner().invoke(args=["db-backup", str(tmp_path / "pg.db")])
     assert result.exit_code == 2
     assert "pg_dump" in result.output

@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,8 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, instance_database_url
 
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
 ENTRYPOINT = PROJECT_ROOT / "docker-entrypoint.sh"
@@ -66,13 +66,14 @@ def test_entrypoint_serves_the_course_in_production_mode(tmp_path: Path) -> None
     instance = tmp_path / "instance"
     instance.mkdir()
     port = free_port()
+    database_url = instance_database_url(instance, migrated=False)
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "APP_ENV": "production",
         "SECRET_KEY": "entrypoint-test-secret-key-0123456789",
         "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance}/app.db",
+        "DATABASE_URL": database_url or f"sqlite:///{instance}/app.db",
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
     }
@@ -105,8 +106,12 @@ def test_entrypoint_serves_the_course_in_production_mode(tmp_path: Path) -> None
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
-    with sqlite3.connect(instance / "app.db") as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    engine = create_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    finally:
+        engine.dispose()
     assert list((instance / "render-cache").glob("*.json"))
     assert not (instance / "secret_key").exists()  # production never writes a key file
     assert "Booting worker" in output

@@ -10,7 +10,7 @@ from flask import Flask
 from markupsafe import escape
 from werkzeug.exceptions import NotFound
 
-from tests.conftest import SAMPLE_COURSE, MakeApp, WriteContent
+from tests.conftest import POSTGRES, SAMPLE_COURSE, MakeApp, WriteContent
 from tests.test_renderer import Elements
 
 LESSON = "/courses/flask-fundamentals/what-micro-means/"
@@ -280,9 +280,15 @@ def test_healthz_reports_database_up(client) -> None:
     assert response.get_json() == {"status": "ok"}
 
 
+def unreachable_database(tmp_path: Path) -> str:
+    """A database URL that cannot be opened, of the kind the suite runs on."""
+    if POSTGRES is not None:
+        return "postgresql+psycopg://u:p@127.0.0.1:9/db"  # nothing listens on port 9
+    return f"sqlite:///{tmp_path}/no-such-dir/sub/app.db"
+
+
 def test_healthz_reports_database_down(make_app: MakeApp, tmp_path: Path) -> None:
-    unreachable = f"sqlite:///{tmp_path}/no-such-dir/sub/app.db"
-    response = make_app(DATABASE_URL=unreachable).test_client().get("/healthz")
+    response = make_app(DATABASE_URL=unreachable_database(tmp_path)).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
 
@@ -300,7 +306,7 @@ def test_readyz_counts_the_lessons_served_and_the_content_errors(
 def test_readyz_is_503_without_a_database_or_without_content(
     make_app: MakeApp, sample_content: Path, tmp_path: Path
 ) -> None:
-    unreachable = f"sqlite:///{tmp_path}/no-such-dir/sub/app.db"
+    unreachable = unreachable_database(tmp_path)
     no_database = make_app(sample_content, DATABASE_URL=unreachable).test_client()
     response = no_database.get("/readyz")
     assert response.status_code == 503

@@ -7,9 +7,13 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
+import psycopg
 import pytest
 from flask import Flask
+from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from app.models import HintReveal
 from app.quiz_types import QuizSpec
@@ -512,17 +516,40 @@ def test_a_body_over_the_limit_is_413(learner: Learner) -> None:
     assert rows(learner.app) == []
 
 
-def test_a_busy_database_answers_503_and_stores_nothing(make_app: MakeApp, tmp_path) -> None:
-    database = tmp_path / "busy.db"
-    app = make_app(DATABASE_URL=f"sqlite:///{database}", DATABASE_BUSY_TIMEOUT_MS=50)
+@contextmanager
+def another_writer_holds_the_lock(app: Flask) -> Iterator[None]:
+    """Another process holds the database's write lock until the block ends; readers pass."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        other = sqlite3.connect(url.database, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as other:  # one transaction, rolled back on leaving
+        tables = other.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        names = sql.SQL(", ").join(sql.Identifier(name) for (name,) in tables.fetchall())
+        other.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(names))
+        try:
+            yield
+        finally:
+            other.rollback()
+
+
+def test_a_busy_database_answers_503_and_stores_nothing(
+    make_app: MakeApp, empty_database_url: str
+) -> None:
+    app = make_app(DATABASE_URL=empty_database_url, DATABASE_BUSY_TIMEOUT_MS=50)
     assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
     learner = Learner(app)
     spec = spec_of(learner, SINGLE)
     form = learner.form("what-is-flask", SINGLE)
     body = {**form.fields, "answer": correct_answer(spec)}
-    other = sqlite3.connect(database, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
-    try:
+    with another_writer_holds_the_lock(app):
         as_json = learner.client.post(
             learner.url("what-is-flask", SINGLE), json=body, headers={"X-CSRFToken": form.csrf}
         )
@@ -531,9 +558,6 @@ def test_a_busy_database_answers_503_and_stores_nothing(make_app: MakeApp, tmp_p
         as_form = learner.client.post(learner.url("what-is-flask", SINGLE), data=body)
         assert as_form.status_code == 503 and "Retry-After" in as_form.headers
         assert "Nothing was saved" in as_form.get_data(as_text=True)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert rows(app) == []
     # the same submission goes through once the database is free again, and only once
     retried = learner.client.post(

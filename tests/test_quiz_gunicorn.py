@@ -29,7 +29,7 @@ from typing import IO
 import pytest
 
 from app.lessons.store import catalog
-from tests.conftest import PROJECT_ROOT, MakeApp
+from tests.conftest import PROJECT_ROOT, MakeApp, instance_database_url
 
 BIN = Path(sys.executable).parent
 COURSE, LESSON, QUESTION = "flask-fundamentals", "what-is-flask", "string-view-response-defaults"
@@ -51,6 +51,9 @@ def server_env(instance: Path) -> dict[str, str]:
         if name not in ("APP_ENV", "SECRET_KEY", "DATABASE_URL", "CONTENT_DIR", "FLASK_DEBUG")
     }
     env.update(INSTANCE_PATH=str(instance), FLASK_APP="app:create_app")
+    database_url = instance_database_url(instance, migrated=False)
+    if database_url:  # PostgreSQL: the instance's own database, empty until migrated
+        env.update(DATABASE_URL=database_url)
     return env
 
 
@@ -115,7 +118,7 @@ def wait_until_up(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
     pytest.fail(f"gunicorn did not answer within {START_TIMEOUT} s:\n{log.read_text()}")
