@@ -24,6 +24,7 @@ CONTENT_SECURITY_POLICY = {
 ASSET_CONTENT_SECURITY_POLICY = {
     "default-src": "'none'",
     "style-src": "'unsafe-inline'",
+    "frame-ancestors": "'none'",
     "sandbox": "",
 }
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
