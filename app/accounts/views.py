@@ -7,6 +7,7 @@ show or change account data are never cached (``Cache-Control: no-store``).
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -51,6 +53,7 @@ from app.progress.summary import CourseProgress, course_progress
 from app.quizzes.learner import Learner
 from app.security import no_store, private_referrer
 
+log = logging.getLogger(__name__)
 auth = Blueprint("auth", __name__, url_prefix="/auth")
 account = Blueprint("account", __name__)
 
@@ -119,6 +122,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = find_user(form.email.data)
         if user is not None and (wait := seconds_locked(user)):
+            _log_login_failed(user, form.email.data, "locked")
             raise _locked(wait)
         checked_hash = user.password_hash if user is not None else dummy_hash()
         if user is not None and password_matches(checked_hash, form.password.data):
@@ -132,8 +136,33 @@ def login() -> ResponseReturnValue:
         else:
             record_failure(user)
             db.session.commit()
+        _log_login_failed(user, form.email.data, "no-account" if user is None else "password")
         form.form_errors.append(BAD_CREDENTIALS)
     return _page("auth/login.html", _status(form), form=form, reauthenticating=reauthenticating)
+
+
+def _log_login_failed(user: User | None, typed_email: str, reason: str) -> None:
+    """One JSON line per refused sign-in, naming the account (never the password).
+
+    For an address without an account, the address is logged only when it is a valid
+    email address: people sometimes type their password into the email field.
+    """
+    if user is not None:
+        who, email = str(user.id), user.email
+    else:
+        who = "-"
+        try:
+            email = normalise_email(typed_email)
+        except AccountError:
+            email = None
+    line = {
+        "event": "login_failed",
+        "request_id": g.get("request_id", "-"),
+        "user": who,
+        "email": email,
+        "reason": reason,
+    }
+    log.warning("%s", json.dumps(line))
 
 
 def _locked(seconds: int) -> TooManyRequests:
