@@ -19,6 +19,10 @@ LANG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+#.-]{0,39}")
 FIRST_WORD_RE = re.compile(r"[^\s,{]*")
 ATTR_RE = re.compile(r"""([A-Za-z][\w-]*)=(?:"([^"]*)"|'([^']*)'|([^\s,}]+))""")
 
+# Past this size a block is shown escaped but without colours: highlighting costs lexer
+# time that grows with the text (seconds for a block near the 1 MiB file limit).
+MAX_HIGHLIGHT_CHARS = 100_000
+
 LIGHT_STYLE = "default"
 DARK_STYLE = "github-dark"
 
@@ -96,7 +100,7 @@ _FORMATTER = HtmlFormatter(nowrap=True)
 
 def render_code_block(code: str, fence: FenceInfo) -> str:
     """HTML for one code block: caption (language, title), then a focusable ``<pre>``."""
-    lexer = lexer_for(fence.lang)
+    lexer = lexer_for(fence.lang) if len(code) <= MAX_HIGHLIGHT_CHARS else None
     body = highlight(code, lexer, _FORMATTER) if lexer else str(escape(code))
     label = label_for(fence) if fence.lang or fence.flags else ""
     title = fence.attrs.get("title", "")
