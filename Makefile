@@ -11,7 +11,8 @@ export FLASK_APP := app:create_app
 # database `flask db upgrade` migrates (gunicorn would not read it).
 export FLASK_SKIP_DOTENV := 1
 
-.PHONY: prepare run dev test bench lint format check-content css clean
+.PHONY: prepare run dev test test-postgres bench loadtest loadtest-postgres audit lint format \
+	check-content css clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +43,29 @@ dev: prepare
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The same suite (without the browser tests) on a throwaway PostgreSQL server: tests/pg.sh
+# starts it, sets TEST_DATABASE_URL and deletes it afterwards. Needs Debian's postgresql.
+test-postgres: $(VENV)/.dev-installed
+	tests/pg.sh run -- $(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+
 # Lesson page vs bare Flask on the same gunicorn settings; prints JSON with ratios.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.perf.bench_pages
+
+# 50 guest learners x 20 answers through gunicorn ($(WORKERS) workers); ends with one line,
+# "loadtest: attempts=... expected=1000 5xx=... locked=... p50=... p95=... p99=...".
+loadtest: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.perf.loadtest --workers $(WORKERS) $(LOADTEST_ARGS)
+
+# The same against a throwaway PostgreSQL server (tests/pg.sh sets TEST_DATABASE_URL).
+loadtest-postgres: $(VENV)/.dev-installed
+	tests/pg.sh run -- sh -c 'DATABASE_URL="$$TEST_DATABASE_URL" \
+		exec $(BIN)/python -m tests.perf.loadtest --workers $(WORKERS) $(LOADTEST_ARGS)'
+
+# Known vulnerabilities in the pinned packages (pip-audit). Exit status: 0 clean,
+# 1 vulnerable, 2 pip-audit could not run, 3 some packages could not be audited.
+audit: $(VENV)/.dev-installed
+	$(BIN)/python .ci/audit.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
