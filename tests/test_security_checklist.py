@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import timedelta
 from importlib.metadata import version
@@ -35,7 +34,7 @@ from app.models import LessonProgress, QuizAttempt, User
 from tests.account_client import PASSWORD, Browser, csrf_tokens, get_user, migrated_app
 from tests.conftest import PROJECT_ROOT, SAMPLE_COURSE, MakeApp, WriteContent, isolated_app
 from tests.quiz_client import Learner, correct_answer, rows, text_of, wrong_answer
-from tests.test_quiz_gunicorn import BIN, free_port, question_form, server_env
+from tests.test_quiz_gunicorn import BIN, free_port, question_form, server_env, stop, wait_until_up
 
 COURSE, LESSON, SINGLE = "flask-fundamentals", "what-is-flask", "string-view-response-defaults"
 WRONG = "not the right password at all"
@@ -681,15 +680,14 @@ def test_four_gunicorn_workers_on_a_fresh_database_serve_concurrent_writes(
         )
     guests, answers = 8, 3
     try:
-        wait_for_server(port, server, log)
+        wait_until_up(port, server, log, timeout=60)  # four workers may take seconds
         with concurrent.futures.ThreadPoolExecutor(max_workers=guests + 4) as pool:
             answering = [pool.submit(answer_as_a_guest, port, answers) for _ in range(guests)]
             registering = [pool.submit(register, port, "race@example.org") for _ in range(4)]
             statuses = [status for job in answering for status in job.result()]
             registered = sorted(job.result() for job in registering)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
 
     assert statuses == [200, 303] * guests * answers
     assert registered == [303, 400, 400, 400]  # one account; the others told it is taken
@@ -705,21 +703,6 @@ def test_four_gunicorn_workers_on_a_fresh_database_serve_concurrent_writes(
     finally:
         with app.app_context():
             db.engine.dispose()
-
-
-def wait_for_server(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Until /healthz answers; four workers booting on a small machine can take seconds."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:  # refused, reset or timed out while the workers start
-            time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
 
 
 def answer_as_a_guest(port: int, answers: int) -> list[int]:

@@ -27,7 +27,7 @@ import redis
 from tests.account_client import Browser, csrf_tokens, migrated_app
 from tests.conftest import MakeApp
 from tests.test_quiz_gunicorn import Browser as HttpBrowser
-from tests.test_quiz_gunicorn import free_port, gunicorn
+from tests.test_quiz_gunicorn import free_port, gunicorn, stop
 
 REDIS_PACKAGE = "redis-server"  # the Debian package that provides /usr/bin/redis-server
 REDIS_START_TIMEOUT = 10.0
@@ -80,12 +80,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         wait_for_redis(port, process, log)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 def wait_for_redis(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
