@@ -90,6 +90,13 @@ class BaseConfig:
     FORCE_HTTPS = False
     # Versioned static URLs (?v=<hash>) never change content, so browsers may keep them a year.
     STATIC_IMMUTABLE_MAX_AGE = 365 * 24 * 3600
+    # Flask-Compress: gzip (only) for HTML, JSON, CSS, JS and SVG of 500 bytes or more; files
+    # are compressed whole by app.assets, which registers the hook itself.
+    COMPRESS_ALGORITHM = "gzip"
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_STREAMS = False
+    COMPRESS_REGISTER = False
 
 
 class LocalConfig(BaseConfig):
