@@ -163,6 +163,36 @@ def test_json_post_with_the_csrf_header_for_every_type(learner: Learner) -> None
     assert len(rows(learner.app)) == 12
 
 
+def test_every_reply_carries_the_lessons_question_checklist(learner: Learner) -> None:
+    """The "N of M answered correctly" item follows each answer; a reveal meets nothing."""
+    specs = learner.lesson("what-is-flask").questions
+    total = len(specs)
+
+    def item(body: dict) -> tuple[bool, str]:
+        html = body["checklist_html"]
+        assert html.startswith('<li class="checklist-item') and "data-check-questions" in html
+        return 'class="checklist-item is-done"' in html, text_of(html)
+
+    first, *others = specs
+    wrong = learner.post_json("what-is-flask", first, wrong_answer(first)).get_json()
+    assert item(wrong) == (
+        False,
+        f"0 of {total} questions answered correctly before showing the answer",
+    )
+    revealed = learner.action("what-is-flask", first, "reveal", json=True).get_json()
+    assert item(revealed)[1].startswith(f"0 of {total} ")
+    after_reveal = learner.post_json("what-is-flask", first, correct_answer(first)).get_json()
+    assert after_reveal["correct"] is True and item(after_reveal)[1].startswith(f"0 of {total} ")
+    for met, spec in enumerate(others, start=1):
+        body = learner.post_json("what-is-flask", spec, correct_answer(spec)).get_json()
+        assert item(body) == (
+            False,
+            f"{met} of {total} questions answered correctly before showing the answer",
+        )
+    page = learner.page("what-is-flask")
+    assert f"{total - 1} of {total} questions answered correctly" in text_of(page)
+
+
 def test_accept_header_asks_for_json_from_a_form_post(learner: Learner) -> None:
     spec = spec_of(learner, SINGLE)
     form = learner.form("what-is-flask", SINGLE)

@@ -30,7 +30,7 @@ from app.extensions import db
 from app.lessons.store import catalog
 from app.lessons.views import render_lesson
 from app.models import QuizAttempt
-from app.progress.services import after_answer
+from app.progress.services import after_answer, unmet_questions
 from app.quiz_types import InvalidAnswer, QuizSpec, registry_for
 from app.quizzes.forms import (
     Refused,
@@ -213,6 +213,13 @@ def _fragments(
             "first_try_correct": summary.first_try_correct,
             "complete": summary.complete,
         },
+        # The lesson's "N of M questions answered correctly" item, which this answer may change.
+        "checklist_html": str(
+            macro("_macros/progress.html", "questions_checklist_item")(
+                len(lesson.questions) - len(unmet_questions(_learner(), lesson)),
+                len(lesson.questions),
+            )
+        ),
         "can_reveal": view.can_reveal,
         "next_submission_id": view.submission_id,
     }

@@ -3,6 +3,7 @@ with JavaScript turned off."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
@@ -27,6 +28,8 @@ def test_quiz_js_shows_the_result_in_place_without_reloading(
     page.evaluate("window.__noReload = 1")
     result = page.locator(f"#q-{QUESTION}-result")
     expect(result).not_to_contain_text("Not quite.")
+    checklist = page.locator("[data-check-questions]")
+    expect(checklist).to_have_text(re.compile(r"^0 of 6 questions answered correctly"))
 
     with page.expect_response(lambda response: response.url.endswith("/answer")) as sent:
         answer(page, choices[False])
@@ -35,9 +38,14 @@ def test_quiz_js_shows_the_result_in_place_without_reloading(
     assert sent.value.request.header_value("x-csrftoken")
     expect(result).to_contain_text("Not quite.", timeout=TIMEOUT_MS)
 
+    expect(checklist).to_have_text(re.compile(r"^0 of 6 "))  # a wrong answer meets nothing
+
     answer(page, choices[True])
     expect(result).to_contain_text("Correct!", timeout=TIMEOUT_MS)
     expect(result).not_to_contain_text("Not quite.")
+    # "Finish this lesson" counts the answer at once, without a reload.
+    expect(checklist).to_have_text(re.compile(r"^1 of 6 questions answered correctly"))
+    expect(checklist).not_to_have_class(re.compile(r"is-done"))
     assert page.evaluate("window.__noReload") == 1, "the page was reloaded"
     assert page.url == live_server + LESSON_PATH
 

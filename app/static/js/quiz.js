@@ -102,6 +102,10 @@
     var check = section.closest(".knowledge-check");
     var summary = check && check.querySelector(".knowledge-check-summary");
     if (summary && typeof data.summary_html === "string") summary.innerHTML = data.summary_html;
+    var checklist = document.querySelector("[data-check-questions]");
+    if (checklist && typeof data.checklist_html === "string") {
+      checklist.outerHTML = data.checklist_html;
+    }
     var next = section.querySelector('[data-quiz-answer] input[name="submission_id"]');
     if (next && data.next_submission_id) next.value = data.next_submission_id;
     // Lesson progress (progress.js) re-checks completion after a correct answer.
