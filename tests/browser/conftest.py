@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from app.lessons.store import catalog
@@ -57,8 +59,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(PROJECT_ROOT)  # Flask-Migrate finds migrations/ from the working folder
         app = migrated_app(instance, TESTING=False)
+    with serve(app, "live-server") as url:
+        yield url
+
+
+@contextmanager
+def serve(app: Flask, name: str) -> Iterator[str]:
+    """``app`` on a free port of 127.0.0.1 in a background thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.port}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.serving import make_server
 
 from app.lessons.store import catalog
 from tests.account_client import PASSWORD, add_user
+from tests.browser.conftest import serve
 from tests.conftest import PROJECT_ROOT, migrated_app
 
 AXE_VERSION = "4.14.1"
@@ -57,15 +56,8 @@ def site(site_app: Flask) -> Iterator[str]:
     Its own server rather than the shared ``live_server``, whose database these tests could
     not add the instructor to.
     """
-    server = make_server("127.0.0.1", 0, site_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="axe-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(site_app, "axe-server") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
