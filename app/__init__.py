@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.accounts import cli as accounts_cli
     from app.accounts import limits, sessions
     from app.lessons import store
+    from app.session_cookie import SessionCookieInterface
 
     requestlog.init_app(app)
     database.init_app(app)
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     quiz_types.init_app(app)
     store.init_app(app)
     assets.init_app(app)
+    app.session_interface = SessionCookieInterface()
     errors.init_app(app)
     cli.init_app(app)
     accounts_cli.init_app(app)
