@@ -43,10 +43,16 @@ def init_app(app: Flask) -> None:
 
 
 def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers and one writer work at once; writers wait instead of failing."""
+    """WAL lets readers and one writer work at once; writers wait instead of failing.
+
+    With WAL, ``synchronous=NORMAL`` syncs the log to disk at checkpoints rather than at
+    every commit: a crash of the app loses nothing, a power cut may lose the last
+    commits but never corrupts the file. A commit costs microseconds instead of an fsync.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

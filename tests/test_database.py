@@ -50,10 +50,11 @@ def test_no_create_all_in_the_application() -> None:
 
 
 def test_connections_wait_for_locks_for_the_busy_timeout(app) -> None:
-    """SQLite: WAL, busy_timeout and foreign keys; PostgreSQL: lock_timeout."""
+    """SQLite: WAL synced at checkpoints, busy_timeout, foreign keys; PostgreSQL: lock_timeout."""
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         else:
