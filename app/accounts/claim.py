@@ -24,8 +24,9 @@ from app.models import (
 )
 from app.models.learner import aware
 from app.progress.resets import reset_time
-from app.progress.services import is_current
+from app.progress.services import forget_cached_rows, is_current
 from app.quizzes.learner import Learner
+from app.quizzes.services import forget_activity
 
 EXPORT_FORMAT = "learn-flask-account-export/1"
 PRIVATE_COLUMNS = {"password_hash", "session_token", "failed_logins", "failed_logins_since"}
@@ -69,6 +70,8 @@ def claim_guest_work(guest_id: str, user_id: int) -> int:
     if moved:
         _renumber_attempts(user_id, questions)
         _drop_repeated_hints(user_id)
+    forget_activity()  # the request's copies describe the rows as they were
+    forget_cached_rows()
     return moved
 
 

@@ -17,6 +17,14 @@ SUBMISSION_ID_LENGTH = 36  # a UUID in its canonical text form
 REVISION_LENGTH = 32
 
 
+def learner_lesson_indexes(table: str) -> tuple[Index, Index]:
+    """A learner's rows of one lesson, found without reading other learners' rows."""
+    return (
+        Index(f"ix_{table}_user_lesson", "user_id", "course", "lesson", "question_id"),
+        Index(f"ix_{table}_guest_lesson", "guest_id", "course", "lesson", "question_id"),
+    )
+
+
 class LearnerActivity(LearnerOwned):
     """Columns shared by every row that records something a learner did on a question."""
 
@@ -32,6 +40,7 @@ class QuizAttempt(LearnerActivity, db.Model):
     __table_args__ = (
         one_learner(),
         Index("ix_quiz_attempt_question", "course", "lesson", "question_id"),
+        *learner_lesson_indexes("quiz_attempt"),
     )
 
     submission_id: Mapped[str] = mapped_column(String(SUBMISSION_ID_LENGTH), unique=True)
@@ -50,6 +59,7 @@ class QuizReveal(LearnerActivity, db.Model):
     __table_args__ = (
         one_learner(),
         Index("ix_quiz_reveal_question", "course", "lesson", "question_id"),
+        *learner_lesson_indexes("quiz_reveal"),
     )
 
 
@@ -60,6 +70,7 @@ class HintReveal(LearnerActivity, db.Model):
     __table_args__ = (
         one_learner(),
         Index("ix_hint_reveal_question", "course", "lesson", "question_id"),
+        *learner_lesson_indexes("hint_reveal"),
     )
 
     hint_number: Mapped[int]

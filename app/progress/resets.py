@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, exists, select, update
 
 from app.database import insert_ignoring_duplicates
 from app.extensions import db
 from app.models import CourseReset
 from app.models.learner import aware, now
-from app.quizzes.learner import Learner
+from app.quizzes.learner import Learner, learner_is
 
 
 def reset_time(learner: Learner | None, course: str) -> datetime | None:
@@ -30,6 +30,19 @@ def reset_time(learner: Learner | None, course: str) -> datetime | None:
     return cache[key]
 
 
+def since_reset(kind: str, moment: ColumnElement[datetime]) -> ColumnElement[bool]:
+    """SQL: ``moment`` is not before the learner's latest reset of the course (so it counts).
+
+    A correlated ``NOT EXISTS`` with the parameters of ``learner_is(…, kind)`` and
+    ``course``, so readers need no separate query for the reset time.
+    """
+    return ~exists().where(
+        learner_is(CourseReset, kind),
+        CourseReset.course == bindparam("course"),
+        CourseReset.reset_at > moment,
+    )
+
+
 def reset_course(learner: Learner, course: str) -> datetime:
     """Start ``course`` over for ``learner``: one row per learner and course, moved forward."""
     moment = now()
@@ -41,4 +54,5 @@ def reset_course(learner: Learner, course: str) -> datetime:
     )
     g.setdefault("course_resets", {})[(learner, course)] = moment
     g.pop("course_progress_rows", None)  # rows read before the reset no longer count
+    g.pop("lesson_activity", None)
     return moment

@@ -12,17 +12,19 @@ answer, or when they pressed "Mark as complete".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import g
-from sqlalchemy import case, select, update
+from sqlalchemy import Select, bindparam, case, select, update
 
 from app.content.model import Lesson
 from app.database import insert_ignoring_duplicates
 from app.extensions import db
-from app.models import LessonProgress, QuizAttempt
+from app.models import LessonProgress
 from app.models.learner import aware, now
-from app.progress.resets import reset_time
-from app.quizzes.learner import Learner
+from app.progress.resets import reset_time, since_reset
+from app.quizzes.learner import Learner, learner_is
+from app.quizzes.services import lesson_activity
 
 VISIT_WRITE_INTERVAL = timedelta(minutes=10)  # a lesson GET writes at most this often
 END_PERCENT = 100
@@ -42,14 +44,20 @@ def course_rows(learner: Learner | None, course: str) -> dict[str, LessonProgres
         return {}
     cache = g.setdefault("course_progress_rows", {})
     if (learner, course) not in cache:
-        reset = reset_time(learner, course)
         rows = db.session.scalars(
-            select(LessonProgress).where(
-                learner.rows_of(LessonProgress), LessonProgress.course == course
-            )
+            _rows_statement(learner.kind), {**learner.params(), "course": course}
         )
-        cache[(learner, course)] = {row.lesson: row for row in rows if is_current(row, reset)}
+        cache[(learner, course)] = {row.lesson: row for row in rows}
     return cache[(learner, course)]
+
+
+@cache
+def _rows_statement(kind: str) -> Select[tuple[LessonProgress]]:
+    return select(LessonProgress).where(
+        learner_is(LessonProgress, kind),
+        LessonProgress.course == bindparam("course"),
+        since_reset(kind, LessonProgress.started_at),
+    )
 
 
 def record_visit(learner: Learner, lesson: Lesson) -> bool:
@@ -129,21 +137,8 @@ def complete_if_earned(learner: Learner, lesson: Lesson, row: LessonProgress) ->
 
 def unmet_questions(learner: Learner | None, lesson: Lesson) -> list[str]:
     """Ids of the lesson's questions not yet answered correctly before a reveal."""
-    wanted = [question.id for question in lesson.questions]
-    if not wanted or learner is None:
-        return wanted
-    query = select(QuizAttempt.question_id).where(
-        learner.rows_of(QuizAttempt),
-        QuizAttempt.course == lesson.course_slug,
-        QuizAttempt.lesson == lesson.slug,
-        QuizAttempt.correct,
-        QuizAttempt.after_reveal.is_(False),
-    )
-    reset = reset_time(learner, lesson.course_slug)
-    if reset is not None:
-        query = query.where(QuizAttempt.created_at >= reset)
-    met = set(db.session.scalars(query.distinct()))
-    return [question_id for question_id in wanted if question_id not in met]
+    met = lesson_activity(learner, lesson.course_slug, lesson.slug).met
+    return [question.id for question in lesson.questions if question.id not in met]
 
 
 def _current_row(learner: Learner, lesson: Lesson) -> LessonProgress:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import session
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, bindparam
 
 GUEST_SESSION_KEY = "guest_id"
 GUEST_ID_RE = re.compile(r"[0-9a-f]{32}")
@@ -35,6 +35,28 @@ class Learner:
 
     def columns(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "guest_id": self.guest_id}
+
+    @property
+    def kind(self) -> str:
+        """``"user"`` or ``"guest"``: which of ``learner_is`` statements fits this learner."""
+        return "user" if self.user_id is not None else "guest"
+
+    def params(self) -> dict[str, Any]:
+        """Values for the bound parameters of ``learner_is(model, self.kind)``."""
+        if self.user_id is not None:
+            return {"user_id": self.user_id}
+        return {"guest_id": self.guest_id}
+
+
+def learner_is(model: Any, kind: str) -> ColumnElement[bool]:
+    """``Learner.rows_of`` with bound parameters, for statements built once and reused.
+
+    A statement built once skips SQLAlchemy's per-call construction and cache-key work;
+    pass ``learner.params()`` when executing it.
+    """
+    if kind == "user":
+        return model.user_id == bindparam("user_id")
+    return and_(model.user_id.is_(None), model.guest_id == bindparam("guest_id"))
 
 
 def current_learner(create: bool = False) -> Learner | None:

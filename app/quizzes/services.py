@@ -6,20 +6,33 @@ is a new row: attempts and reveals are never updated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import case, func, select
+from flask import g
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
 from app.models.learner import aware
-from app.progress.resets import reset_time
+from app.progress.resets import since_reset
 from app.quiz_types import GradeResult, QuestionType, QuizSpec
-from app.quizzes.learner import Learner
+from app.quizzes.learner import Learner, learner_is
 
 
 class QuizConflict(Exception):
@@ -68,12 +81,23 @@ class Where:
         return {"course": self.course, "lesson": self.lesson, "question_id": self.question_id}
 
 
+class ShownAttempt(Protocol):
+    """A stored attempt as far as pages need it (a ``QuizAttempt`` or a row of its columns)."""
+
+    id: int
+    revision: str
+    answer: Any
+    correct: bool
+    attempt_number: int
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class QuestionState:
     """One learner's history with one question, as the page and the JSON need it."""
 
     attempts: int = 0
-    latest: QuizAttempt | None = None
+    latest: ShownAttempt | None = None
     wrong_attempts: int = 0
     first_try_correct: bool | None = None  # None until answered
     revealed_at: datetime | None = None  # the latest "Show answer"
@@ -126,9 +150,7 @@ def record_attempt(
         # Computed by the INSERT itself, so two quick submissions never share a number.
         attempt_number=_count(QuizAttempt, learner, where).scalar_subquery() + 1,
         # Shown since the learner last started the course over (a reset hides answers again).
-        after_reveal=bool(
-            db.session.scalar(_count(QuizReveal, learner, where, reset_time(learner, where.course)))
-        ),
+        after_reveal=question_state(learner, where).revealed_at is not None,
     )
     db.session.add(attempt)
     try:
@@ -142,6 +164,7 @@ def record_attempt(
             raise
         return _replay(learner, where, spec, kind, previous)
     db.session.refresh(attempt, ["attempt_number"])
+    forget_activity()
     return Recorded(attempt, result)
 
 
@@ -161,9 +184,9 @@ def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
     return db.session.scalar(select(QuizAttempt).where(QuizAttempt.submission_id == submission_id))
 
 
-def _count(model: Any, learner: Learner, where: Where, since: datetime | None = None) -> Any:
-    """SELECT count of the learner's rows of ``model`` for one question (from ``since``)."""
-    query = (
+def _count(model: Any, learner: Learner, where: Where) -> Any:
+    """SELECT count of the learner's rows of ``model`` for one question."""
+    return (
         select(func.count(model.id))
         .where(learner.rows_of(model))
         .where(
@@ -172,7 +195,6 @@ def _count(model: Any, learner: Learner, where: Where, since: datetime | None = 
             model.question_id == where.question_id,
         )
     )
-    return query.where(model.created_at >= since) if since is not None else query
 
 
 def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str) -> bool:
@@ -186,6 +208,7 @@ def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str)
         return False
     db.session.add(QuizReveal(**learner.columns(), **where.columns(), revision=spec.revision))
     db.session.flush()
+    forget_activity()
     return True
 
 
@@ -204,71 +227,118 @@ def reveal_hint(learner: Learner, where: Where, spec: QuizSpec, revision: str, n
         )
     )
     db.session.flush()
+    forget_activity()
     return True
 
 
 def question_state(learner: Learner | None, where: Where) -> QuestionState:
     """One question's state for ``learner`` (empty when nothing was done yet)."""
-    states = question_states(learner, where.course, where.lesson, [where.question_id])
+    states = lesson_activity(learner, where.course, where.lesson).states
     return states.get(where.question_id, QuestionState())
 
 
-def question_states(
-    learner: Learner | None, course: str, lesson: str, question_ids: Iterable[str] | None = None
-) -> dict[str, QuestionState]:
-    """Each question's state for ``learner`` in one lesson, in four small queries.
+def question_states(learner: Learner | None, course: str, lesson: str) -> dict[str, QuestionState]:
+    """Each question's state for ``learner`` in one lesson (a copy the caller may change)."""
+    return dict(lesson_activity(learner, course, lesson).states)
 
-    Only what happened since the learner last started the course over counts: after a
-    reset the questions read as unanswered again (the attempts themselves are kept).
+
+@dataclass(frozen=True)
+class LessonActivity:
+    """What one learner did on one lesson's questions since they last started the course over.
+
+    After a reset the questions read as unanswered again (the rows themselves are kept).
     """
+
+    states: dict[str, QuestionState]
+    met: frozenset[str]  # answered correctly at least once before the answer was shown
+
+
+def lesson_activity(learner: Learner | None, course: str, lesson: str) -> LessonActivity:
+    """Read in two queries, once per request; every write below forgets the request's copy."""
     if learner is None:
-        return {}
-    only = list(question_ids) if question_ids is not None else None
-    since = reset_time(learner, course)
+        return LessonActivity({}, frozenset())
+    cache = g.setdefault("lesson_activity", {})
+    key = (learner, course, lesson)
+    if key not in cache:
+        cache[key] = _load_activity(learner, course, lesson)
+    return cache[key]
 
-    def scoped(model: Any, *columns: Any) -> Any:
-        query = (
-            select(model.question_id, *columns)
-            .where(learner.rows_of(model), model.course == course, model.lesson == lesson)
-            .group_by(model.question_id)
-        )
-        if since is not None:
-            query = query.where(model.created_at >= since)
-        return query.where(model.question_id.in_(only)) if only is not None else query
 
-    wrong = func.sum(case((QuizAttempt.correct, 0), else_=1))
-    attempts = {
-        row[0]: row
-        for row in db.session.execute(
-            scoped(
-                QuizAttempt,
-                func.count(QuizAttempt.id),
-                func.max(QuizAttempt.id),
-                wrong,
-                func.min(QuizAttempt.id),
-            )
-        )
-    }
-    wanted = {row[2] for row in attempts.values()} | {row[4] for row in attempts.values()}
-    loaded = {
-        row.id: row
-        for row in db.session.scalars(select(QuizAttempt).where(QuizAttempt.id.in_(wanted)))
-    }
-    reveals = dict(db.session.execute(scoped(QuizReveal, func.max(QuizReveal.created_at))).all())
-    hints = dict(
-        db.session.execute(
-            scoped(HintReveal, func.count(func.distinct(HintReveal.hint_number)))
-        ).all()
-    )
+def forget_activity() -> None:
+    g.pop("lesson_activity", None)
+
+
+def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity:
+    params = {**learner.params(), "course": course, "lesson": lesson}
+    attempts = {row.question_id: row for row in db.session.execute(_attempts(learner.kind), params)}
+    reveals: dict[str, datetime] = {}
+    hints: dict[str, int] = {}
+    for question_id, revealed_at, shown_hints in db.session.execute(_reveals(learner.kind), params):
+        if revealed_at is not None:
+            reveals[question_id] = revealed_at
+        else:
+            hints[question_id] = int(shown_hints)
     states: dict[str, QuestionState] = {}
     for question_id in set(attempts) | set(reveals) | set(hints):
         row = attempts.get(question_id)
         states[question_id] = QuestionState(
-            attempts=row[1] if row else 0,
-            latest=loaded.get(row[2]) if row else None,
-            wrong_attempts=int(row[3] or 0) if row else 0,
-            first_try_correct=loaded[row[4]].correct if row else None,
+            attempts=int(row.attempts) if row else 0,
+            latest=row,
+            wrong_attempts=int(row.wrong or 0) if row else 0,
+            first_try_correct=row.first % 2 == 0 if row else None,
             revealed_at=reveals.get(question_id),
             hints_shown=hints.get(question_id, 0),
         )
-    return states
+    return LessonActivity(states, frozenset(q for q, row in attempts.items() if row.met))
+
+
+def _scope(model: Any, kind: str) -> ColumnElement[bool]:
+    """The learner's rows of ``model`` in one lesson since they last started the course over."""
+    return and_(
+        learner_is(model, kind),
+        model.course == bindparam("course"),
+        model.lesson == bindparam("lesson"),
+        since_reset(kind, model.created_at),
+    )
+
+
+@cache
+def _attempts(kind: str) -> Select[Any]:
+    """Per question: counts, and the newest attempt's columns (``ShownAttempt``)."""
+    wrong = case((QuizAttempt.correct, 0), else_=1)
+    met = case((and_(QuizAttempt.correct, QuizAttempt.after_reveal.is_(False)), 1), else_=0)
+    per_question = (
+        select(
+            QuizAttempt.question_id,
+            func.count().label("attempts"),
+            func.max(QuizAttempt.id).label("id"),
+            func.sum(wrong).label("wrong"),
+            # The first attempt's id, doubled, plus 1 when it was wrong: even means correct.
+            func.min(QuizAttempt.id * 2 + wrong).label("first"),
+            func.max(met).label("met"),
+        )
+        .where(_scope(QuizAttempt, kind))
+        .group_by(QuizAttempt.question_id)
+        .subquery()
+    )
+    return select(
+        per_question,
+        QuizAttempt.revision,
+        QuizAttempt.answer,
+        QuizAttempt.correct,
+        QuizAttempt.attempt_number,
+        QuizAttempt.created_at,
+    ).join(QuizAttempt, QuizAttempt.id == per_question.c.id)
+
+
+@cache
+def _reveals(kind: str) -> CompoundSelect[Any]:
+    """Per question: the latest "Show answer" (hints 0), or how many hints were shown."""
+    return union_all(
+        select(QuizReveal.question_id, func.max(QuizReveal.created_at), literal(0))
+        .where(_scope(QuizReveal, kind))
+        .group_by(QuizReveal.question_id),
+        select(HintReveal.question_id, null(), func.count(func.distinct(HintReveal.hint_number)))
+        .where(_scope(HintReveal, kind))
+        .group_by(HintReveal.question_id),
+    )
