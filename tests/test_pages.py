@@ -360,7 +360,7 @@ def test_every_page_is_csp_ready(client) -> None:
 def test_static_assets_are_versioned_and_cached(client) -> None:
     html = client.get("/").get_data(as_text=True)
     css = re.search(r'href="(/static/css/site\.css\?v=[0-9a-f]{12})"', html)
-    js = re.search(r'src="(/static/js/site\.js\?v=[0-9a-f]{12})"', html)
+    js = re.search(r'src="(/static/js/app\.js\?v=[0-9a-f]{12})"', html)
     assert css and js
     with client.get(css.group(1)) as versioned:
         assert versioned.status_code == 200

@@ -184,7 +184,8 @@ def test_prompt_with_a_code_fence_needs_a_longer_outer_fence(write_content: Writ
     prints, tilde = lesson.questions
     assert prints.type == "number" and prints.answers == ("2",)
     assert 'class="highlight"' in prints.prompt_html
-    assert "not an option" in prints.prompt_html and "keyword</span>" in prints.prompt_html
+    assert "not an option" in prints.prompt_html
+    assert "a keyword\n</code></pre>" in prints.prompt_html  # in the code block, not an answer
     assert tilde.answers == ("1",)
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, Request
 
-COURSE, LESSON = "flask-fundamentals", "testing-flask-apps"  # the largest lesson page
+COURSE, LESSON = "flask-fundamentals", "testing-flask-apps"  # among the largest lesson pages
 LESSON_PATH = f"/courses/{COURSE}/{LESSON}/"
-MAX_ASSET_REQUESTS = 4  # besides the document: stylesheet, scripts, favicon
+MAX_ASSET_REQUESTS = 4  # besides the document (today three: stylesheet, script, favicon)
 MAX_TRANSFER_BYTES = 60 * 1024  # the document and its files as sent (gzipped), headers included
 ASSET_TYPES = {"stylesheet", "script", "image", "font", "media", "manifest", "other"}
 TIMEOUT_MS = 10_000
@@ -59,7 +58,7 @@ def test_no_script_blocks_rendering(page: Page) -> None:
         "scripts => scripts.map(s => ({src: s.getAttribute('src'), defer: s.defer,"
         " async: s.async, type: s.type}))",
     )
-    assert scripts
+    assert len(scripts) == 1, scripts  # one bundle for every page
     for script in scripts:
         assert script["src"], script  # nothing inline (the CSP forbids it anyway)
         assert script["defer"] or script["async"] or script["type"] == "module", script
@@ -67,10 +66,9 @@ def test_no_script_blocks_rendering(page: Page) -> None:
     assert stylesheets == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="5 requests: site.css, site.js, progress.js, quiz.js and the favicon (README)",
-)
 def test_at_most_four_requests_besides_the_document(page: Page) -> None:
-    requested = [urlsplit(request.url).path for request in assets(first_visit(page))]
+    loaded = assets(first_visit(page))
+    requested = [urlsplit(request.url).path for request in loaded]
     assert len(requested) <= MAX_ASSET_REQUESTS, requested
+    types = [request.resource_type for request in loaded]
+    assert types.count("stylesheet") == types.count("script") == 1, requested

@@ -241,6 +241,7 @@
   }
 
   function init() {
+    if (!document.querySelector("[data-quiz]")) return;  // a page without questions
     document.addEventListener("submit", onSubmit);
     document.addEventListener("click", function (event) {
       if (event.target.closest("[data-quiz-reload]")) window.location.reload();
