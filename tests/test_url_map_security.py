@@ -556,6 +556,7 @@ ACCESS: dict[str, Access] = {
     "site.healthz": Access(get=EVERYONE),
     "site.readyz": Access(get=EVERYONE),
     "site.robots": Access(get=EVERYONE),
+    "site.sitemap": Access(get=EVERYONE),
     # Flask's own static files (CSS, JS, the favicon): public by design.
     "static": Access(get=EVERYONE),
 }
