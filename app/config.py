@@ -95,7 +95,9 @@ class BaseConfig:
     # Flask-Compress: gzip (only) for HTML, JSON, CSS, JS and SVG of 500 bytes or more; files
     # are compressed whole by app.assets, which registers the hook itself.
     COMPRESS_ALGORITHM = "gzip"
-    COMPRESS_LEVEL = 6
+    # Pages and JSON are compressed per response: level 1 takes a quarter of level 6's time
+    # for about 15% more bytes. Static files are compressed once, at level 9 (app/assets.py).
+    COMPRESS_LEVEL = 1
     COMPRESS_MIN_SIZE = 500
     COMPRESS_STREAMS = False
     COMPRESS_REGISTER = False

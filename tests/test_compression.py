@@ -51,7 +51,7 @@ def test_small_responses_are_sent_as_they_are(app: Flask) -> None:
 
 def test_static_files_are_gzipped_whole_with_a_content_length(app: Flask) -> None:
     client = app.test_client()
-    for filename in ("css/site.css", "js/site.js", "js/quiz.js", "js/progress.js"):
+    for filename in ("css/site.css", "js/app.js"):
         url = versioned(app, filename)
         with client.get(url) as plain, client.get(url, headers=GZIP) as sent:
             assert sent.headers["Content-Encoding"] == "gzip", filename
@@ -59,6 +59,22 @@ def test_static_files_are_gzipped_whole_with_a_content_length(app: Flask) -> Non
             assert gzip.decompress(sent.data) == plain.data
             assert sent.headers["Cache-Control"] == plain.headers["Cache-Control"]
             assert sent.cache_control.immutable and sent.cache_control.max_age >= ONE_YEAR
+
+
+def test_static_files_get_the_smallest_gzip_and_pages_the_quick_one(app: Flask) -> None:
+    """Files are compressed once at level 9 and kept; pages at COMPRESS_LEVEL, per response."""
+    client = app.test_client()
+    url = versioned(app, "css/site.css")
+    with client.get(url) as plain, client.get(url, headers=GZIP) as first:
+        assert len(first.data) == len(gzip.compress(plain.data, 9))
+    with client.get(url, headers=GZIP) as again:
+        assert again.data == first.data
+        assert again.headers["ETag"] == first.headers["ETag"]
+    assert app.config["COMPRESS_LEVEL"] == 1
+    page = client.get(LESSON, headers=GZIP)
+    html = gzip.decompress(page.data)
+    assert len(page.data) == len(gzip.compress(html, 1))
+    assert len(page.data) > len(gzip.compress(html, 9))
 
 
 def test_course_svg_images_are_gzipped(make_app: MakeApp, write_content: WriteContent) -> None:
@@ -134,7 +150,7 @@ def test_static_files_never_touch_the_session_cookie(app: Flask) -> None:
     assert "cookie" in page.vary
     guest_cookie = client.get_cookie("session")
     assert guest_cookie is not None
-    for filename in ("css/site.css", "js/site.js", "favicon.svg"):
+    for filename in ("css/site.css", "js/app.js", "favicon.svg"):
         for headers in ({}, GZIP):
             with client.get(versioned(app, filename), headers=headers) as response:
                 assert response.status_code == 200
