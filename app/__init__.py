@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, mode, config)
     _configure_logging(app)
 
-    from app import assets, cli, database, errors, quiz_types, requestlog, security
+    from app import assets, cli, database, errors, quiz_types, requestlog, security, urls
     from app.accounts import cli as accounts_cli
     from app.accounts import limits, sessions
     from app.lessons import store
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     quiz_types.init_app(app)
     store.init_app(app)
     assets.init_app(app)
+    urls.init_app(app)
     app.session_interface = SessionCookieInterface()
     errors.init_app(app)
     cli.init_app(app)
