@@ -332,10 +332,7 @@ def test_raw_html_in_a_lesson_is_shown_as_text(site: Flask) -> None:
         assert_shown_as_text(page, markup, payload, "lesson")
     assert_shown_as_text(page, markup, "<script>alert('code')</script>", "html code block")
     # The app's own scripts are all there is.
-    assert {attrs["src"].split("?")[0] for attrs, _ in page.scripts} == {
-        "/static/js/site.js",
-        "/static/js/progress.js",
-    }
+    assert [attrs["src"].split("?")[0] for attrs, _ in page.scripts] == ["/static/js/app.js"]
 
 
 def test_dangerous_url_schemes_never_become_links_or_images(site: Flask) -> None:

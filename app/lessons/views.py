@@ -16,6 +16,7 @@ from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import db, talisman
+from app.lessons.fragments import course_nav_html, lesson_toc_html
 from app.lessons.store import catalog, course_or_404
 from app.progress.services import forget_cached_rows, record_visit
 from app.progress.summary import course_progress, lesson_page_progress
@@ -24,6 +25,8 @@ from app.quizzes.page import lesson_quizzes
 from app.security import ASSET_CONTENT_SECURITY_POLICY
 
 bp = Blueprint("lessons", __name__)
+bp.add_app_template_global(course_nav_html)
+bp.add_app_template_global(lesson_toc_html)
 
 
 class ImagePathConverter(BaseConverter):

@@ -9,11 +9,10 @@ from typing import Any
 from flask import current_app, url_for
 
 from app.content.model import Course, Lesson
-from app.models import QuizAttempt
 from app.quiz_types import registry_for
 from app.quizzes.learner import current_learner
 from app.quizzes.present import CheckSummary, QuestionView, check_summary, question_view
-from app.quizzes.services import QuestionState, question_states
+from app.quizzes.services import QuestionState, ShownAttempt, question_states
 from app.quizzes.tokens import page_revision
 
 
@@ -28,7 +27,7 @@ def lesson_quizzes(
     lesson: Lesson,
     notices: Mapping[str, str] | None = None,
     submitted: Mapping[str, Any] | None = None,
-    shown_attempts: Mapping[str, QuizAttempt] | None = None,
+    shown_attempts: Mapping[str, ShownAttempt] | None = None,
 ) -> LessonQuizzes:
     """Views and summaries for every question of ``lesson`` for the current learner.
 

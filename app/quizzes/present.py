@@ -44,6 +44,7 @@ class QuestionView:
     can_reveal: bool = False
     hints: tuple[str, ...] = ()  # hints shown so far
     key_html: tuple[str, ...] = ()  # the correct answer, once revealed
+    csrf: str = ""  # the forms' CSRF token; empty: the request's own (``csrf_token()``)
 
     @property
     def show_explanation(self) -> bool:
@@ -168,13 +169,29 @@ def _as_list(answer: Any) -> list[str]:
 
 
 def _display_order(spec: QuizSpec, values: list[str]) -> tuple[tuple[str, str], ...]:
-    """Shuffled afresh for every render; an order question keeps the learner's order."""
+    """Shuffled afresh for every render; an order question keeps the learner's order.
+
+    Each render picks one of ``ORDERS_PER_QUESTION`` orders at random, so a question
+    nobody answered yet can be rendered once per order and reused (``fragments``).
+    """
     html = {option.id: option.html for option in spec.options}
     if spec.type == "order" and sorted(values) == sorted(html):
         return tuple((option_id, html[option_id]) for option_id in values)
     if spec.type == "truefalse":
         return tuple((option.id, option.html) for option in spec.options)  # True, then False
-    return public_options(spec, seed=secrets.token_hex(8))
+    seed = secrets.randbelow(ORDERS_PER_QUESTION)
+    key = (spec.id, spec.revision, seed)
+    order = _orders.get(key)
+    if order is None or order[0] is not spec:
+        if len(_orders) >= MAX_KEPT_ORDERS:
+            _orders.clear()
+        order = _orders[key] = (spec, public_options(spec, seed=str(seed)))
+    return order[1]
+
+
+ORDERS_PER_QUESTION = 8
+MAX_KEPT_ORDERS = 8192
+_orders: dict[tuple[str, str, int], tuple[QuizSpec, tuple[tuple[str, str], ...]]] = {}
 
 
 def _regrade(kind: QuestionType, spec: QuizSpec, answer: Any) -> GradeResult | None:

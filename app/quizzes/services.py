@@ -113,9 +113,33 @@ class QuestionState:
 
 @dataclass(frozen=True)
 class Recorded:
-    attempt: QuizAttempt
+    attempt: StoredAttempt
     result: GradeResult
     replayed: bool = False  # the same submission_id was stored before
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    """A stored attempt's columns as read in the request (a ``ShownAttempt``).
+
+    Unlike the ORM row, it can still be read after the commit without a query.
+    """
+
+    id: int
+    submission_id: str
+    user_id: int | None
+    guest_id: str | None
+    question_id: str
+    revision: str
+    answer: Any
+    correct: bool
+    score: float
+    attempt_number: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: QuizAttempt) -> StoredAttempt:
+        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
 
 
 def record_attempt(
@@ -165,7 +189,7 @@ def record_attempt(
         return _replay(learner, where, spec, kind, previous)
     db.session.refresh(attempt, ["attempt_number"])
     forget_activity()
-    return Recorded(attempt, result)
+    return Recorded(StoredAttempt.of(attempt), result)
 
 
 def _replay(
@@ -177,11 +201,14 @@ def _replay(
         result = kind.grade(spec, previous.answer)  # grading is deterministic
     else:
         result = GradeResult(previous.correct, previous.score)
-    return Recorded(previous, result, replayed=True)
+    return Recorded(StoredAttempt.of(previous), result, replayed=True)
+
+
+_BY_SUBMISSION = select(QuizAttempt).where(QuizAttempt.submission_id == bindparam("submission_id"))
 
 
 def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
-    return db.session.scalar(select(QuizAttempt).where(QuizAttempt.submission_id == submission_id))
+    return db.session.scalar(_BY_SUBMISSION, {"submission_id": submission_id})
 
 
 def _count(model: Any, learner: Learner, where: Where) -> Any:

@@ -29,7 +29,6 @@ from app.errors import wants_json
 from app.extensions import db
 from app.lessons.store import catalog
 from app.lessons.views import render_lesson
-from app.models import QuizAttempt
 from app.progress.services import after_answer, unmet_questions
 from app.quiz_types import InvalidAnswer, QuizSpec, registry_for
 from app.quizzes.forms import (
@@ -40,12 +39,14 @@ from app.quizzes.forms import (
     sentence,
     submission_id_of,
 )
+from app.quizzes.fragments import question_html
 from app.quizzes.learner import Learner, current_learner
 from app.quizzes.page import LessonQuizzes, lesson_quizzes
 from app.quizzes.present import QuestionView
 from app.quizzes.services import (
     HintOutOfOrder,
     QuizConflict,
+    ShownAttempt,
     Where,
     record_attempt,
     reveal_answer,
@@ -58,6 +59,7 @@ bp = Blueprint(
     __name__,
     url_prefix="/courses/<slug:course_slug>/<slug:lesson_slug>/quiz/<slug:question_id>",
 )
+bp.add_app_template_global(question_html)
 
 
 @bp.errorhandler(Refused)
@@ -179,7 +181,7 @@ def _reply(
     lesson: Lesson,
     spec: QuizSpec,
     fields_of: Callable[[QuestionView], dict[str, Any]] | None = None,
-    shown_attempt: QuizAttempt | None = None,
+    shown_attempt: ShownAttempt | None = None,
     **fields: Any,
 ) -> ResponseReturnValue:
     """After a write: back to the question (303), or JSON with the question's new state."""

@@ -1,0 +1,52 @@
+"""A question's HTML, reused across learners while nobody has touched it.
+
+Before a learner answers, a question looks the same for everyone but for its submission
+id, its CSRF token and the order of its choices (one of ``ORDERS_PER_QUESTION``, see
+``present``). Such a question is rendered once per order with placeholders for the two
+tokens, kept (``app.fragments``), and filled in for each page; a question with a result,
+a hint, a notice or a refilled answer is rendered afresh from the same macro.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from app.fragments import kept, macro
+from app.quizzes.present import QuestionView
+
+_SUBMISSION = "\x00submission-id\x00"  # never in escaped HTML, so never in a question
+_CSRF = "\x00csrf-token\x00"
+
+
+def question_html(view: QuestionView) -> Markup:
+    """The question's section, as the ``quiz_question`` macro renders it."""
+    render = macro("_macros/quiz.html", "quiz_question")
+    if not _untouched(view):
+        return render(view)
+    spec = view.spec
+    key = ("question", id(render), spec.id, spec.revision, view.revision, view.url)
+    key += (view.label, view.number, view.total, view.options)
+    html = kept(key, spec, lambda: render(replace(view, submission_id=_SUBMISSION, csrf=_CSRF)))
+    # Markup.replace escapes what it puts in.
+    return html.replace(_SUBMISSION, view.submission_id).replace(
+        _CSRF, view.csrf or generate_csrf()
+    )
+
+
+def _untouched(view: QuestionView) -> bool:
+    return not (
+        view.result
+        or view.attempts
+        or view.attempt_number
+        or view.stale
+        or view.notice
+        or view.revealed
+        or view.can_reveal
+        or view.hints
+        or view.key_html
+        or view.chosen
+        or view.typed
+    )
