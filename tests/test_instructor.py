@@ -30,8 +30,8 @@ from app.lessons.store import catalog
 from app.models import User
 from app.quiz_types import QuizSpec
 from tests.account_client import PASSWORD, Browser, add_user, csrf_tokens, get_user, migrated_app
-from tests.conftest import PROJECT_ROOT, SNAPSHOT_CONTENT, isolated_app
-from tests.quiz_client import answer_form, correct_answer, section_of, text_of
+from tests.conftest import PROJECT_ROOT, SNAPSHOT_CONTENT, MakeApp, isolated_app
+from tests.quiz_client import Learner, answer_form, correct_answer, section_of, text_of
 
 COURSE = "flask-fundamentals"
 L1, L2, L3 = "what-is-flask", "what-micro-means", "werkzeug"
@@ -700,7 +700,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> GeneratedSite:
     for name, text in GENERATED.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
-    app = migrated_app(tmp_path_factory.mktemp("staff-instance"), CONTENT_DIR=str(root))
+    # The module's tests add answers and read the figures again at once: none are kept.
+    app = migrated_app(
+        tmp_path_factory.mktemp("staff-instance"),
+        CONTENT_DIR=str(root),
+        INSTRUCTOR_STATS_MAX_AGE=0,
+    )
     assert not app.debug
     with app.app_context():
         course = catalog().course(STAFF_DEMO)
@@ -1081,3 +1086,21 @@ def test_an_admin_who_steps_down_goes_to_the_instructor_pages(admin_site: AdminS
     assert deputy.get("/admin/users").status_code == 403
     assert role_of(admin_site, "deputy") == "instructor"
     assert set_role(admin_site.boss, deputy_id, "learner").status_code == 303  # as before
+
+
+def test_figures_are_kept_for_their_max_age_and_then_computed_again(make_app: MakeApp) -> None:
+    app = make_app(INSTRUCTOR_STATS_MAX_AGE=3600)
+    add_user(app, "grace@example.com", role="instructor")
+    staff = Browser(app)
+    staff.login("grace@example.com")
+    url = "/instructor/flask-fundamentals/"
+    before = staff.client.get(url).get_data(as_text=True)
+    assert "0 learners so far" in before
+    learner = Learner(app)
+    learner.page("what-is-flask")
+    kept = staff.client.get(url).get_data(as_text=True)
+    assert "0 learners so far" in kept, "within the max age the kept figures are shown"
+    assert re.search(r"Figures as of \d\d:\d\d UTC", kept)
+    app.config["INSTRUCTOR_STATS_MAX_AGE"] = 0
+    fresh = staff.client.get(url).get_data(as_text=True)
+    assert "1 learner so far" in fresh

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import String, and_, case, cast, func, or_, select
 
@@ -20,6 +22,7 @@ from app.content.loader import display_path
 from app.content.model import Course, Lesson
 from app.extensions import db
 from app.models import CourseReset, LessonProgress, QuizAttempt
+from app.models.learner import now
 from app.quiz_types import QuizSpec
 
 CODE_BLOCK_RE = re.compile(r'<(figure|div) class="code-block".*?</\1>', re.DOTALL)
@@ -62,6 +65,7 @@ class CourseStats:
     learners: int  # learners with any progress in the course
     lessons: tuple[LessonStats, ...]
     questions: tuple[QuestionStats, ...]
+    computed_at: datetime
 
 
 def learner_key(model: Any) -> Any:
@@ -70,13 +74,27 @@ def learner_key(model: Any) -> Any:
 
 
 def course_stats(course: Course) -> CourseStats:
-    lessons = _lesson_stats(course)
-    return CourseStats(
-        course,
-        course_learner_counts(course.slug).get(course.slug, 0),
-        lessons,
-        _question_stats(course),
-    )
+    """The course's figures, computed at most once per ``INSTRUCTOR_STATS_MAX_AGE`` seconds.
+
+    They aggregate every attempt ever made, which takes a few hundred milliseconds on a
+    course with thousands of learners; each worker keeps its last result for a while.
+    """
+    max_age = current_app.config["INSTRUCTOR_STATS_MAX_AGE"]
+    kept: dict[str, CourseStats] = current_app.extensions.setdefault("instructor_stats", {})
+    stats = kept.get(course.slug)
+    if stats is None or stats.course is not course or _age(stats) >= max_age:
+        stats = kept[course.slug] = CourseStats(
+            course,
+            course_learner_counts(course.slug).get(course.slug, 0),
+            _lesson_stats(course),
+            _question_stats(course),
+            now(),
+        )
+    return stats
+
+
+def _age(stats: CourseStats) -> float:
+    return (now() - stats.computed_at).total_seconds()
 
 
 def course_learner_counts(*courses: str) -> dict[str, int]:
