@@ -34,8 +34,8 @@ prepare: $(VENV)/.runtime-installed
 
 run: prepare
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket \
-		'app:create_app()'
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --no-control-socket --preload \
+		app.wsgi:app
 
 dev: prepare
 	$(BIN)/flask --debug run --port $(PORT)

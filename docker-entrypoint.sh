@@ -22,4 +22,5 @@ flask db upgrade
 # Render every lesson into the cache in instance/ so that workers start warm.
 flask content build
 
-exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" "app:create_app()"
+# --preload: the content is loaded once (app/wsgi.py) and shared by the workers.
+exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" --preload app.wsgi:app

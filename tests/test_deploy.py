@@ -51,7 +51,7 @@ def test_entrypoint_migrates_then_execs_gunicorn() -> None:
     script = ENTRYPOINT.read_text(encoding="utf-8")
     assert os.access(ENTRYPOINT, os.X_OK)
     assert script.index("flask db upgrade") < script.index("exec gunicorn")
-    assert "app:create_app()" in script
+    assert "--preload app.wsgi:app" in script
     assert any("docker-entrypoint.sh" in entry for entry in instructions("ENTRYPOINT"))
 
 

@@ -59,7 +59,8 @@ def server_env(instance: Path) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(instance: Path, log: Path, **extra_env: str) -> Iterator[int]:
-    """Serve the app on ``instance`` with two gunicorn workers; yields the port.
+    """Serve the app on ``instance`` with two gunicorn workers, as ``make run`` does (the
+    content loaded once before the workers fork); yields the port.
 
     The database must exist already (``flask db upgrade`` or ``migrated_app``).
     """
@@ -74,7 +75,8 @@ def gunicorn(instance: Path, log: Path, **extra_env: str) -> Iterator[int]:
                 "--workers",
                 "2",
                 "--no-control-socket",
-                "app:create_app()",
+                "--preload",
+                "app.wsgi:app",
             ],
             cwd=PROJECT_ROOT,
             env=env,

@@ -84,6 +84,7 @@ from tests.perf.loadtest import (
     stop,
 )
 
+APP = "app.wsgi:app"  # what `make run` serves
 LESSON = "what-is-flask"
 LESSON_PATH = f"/courses/{COURSE}/{LESSON}/"
 INSTRUCTOR_PATH = f"/instructor/{COURSE}/"
@@ -182,12 +183,13 @@ class Server:
 def gunicorn(
     target: str, env: dict[str, str], workers: int, log_path: Path, probe: str
 ) -> Iterator[Server]:
-    """``gunicorn -w <workers>`` in its own process group, stopped (then killed) on exit."""
+    """``gunicorn -w <workers> --preload``, as ``make run`` starts it, in its own process
+    group, stopped (then killed) on exit."""
     port = free_port()
     command = [
         str(BIN / "gunicorn"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket",
-        target,
+        "--preload", target,
     ]  # fmt: skip
     started = time.perf_counter()
     with log_path.open("ab") as output:
@@ -811,9 +813,9 @@ def measure_content(
     build_instance = tmp / "instance-build"  # the same database, an empty cache
     shutil.copytree(serve_instance, build_instance)
     log_path = tmp / "gunicorn-content.log"
-    with gunicorn("app:create_app()", env, workers, log_path, first) as server:
+    with gunicorn(APP, env, workers, log_path, first) as server:
         start["gunicorn_cold_s"] = round(server.started_s, 3)
-    with gunicorn("app:create_app()", env, workers, log_path, first) as server:
+    with gunicorn(APP, env, workers, log_path, first) as server:
         start["gunicorn_warm_s"] = round(server.started_s, 3)
         browser = Browser(server.base)
         for n in range(requests):
@@ -912,7 +914,7 @@ def run(options: Options) -> dict[str, Any]:
         bare_env = {**env, "BENCH_PAGE_FILE": "/dev/null"}
         try:
             with (
-                gunicorn("app:create_app()", env, options.workers, log_path, "/healthz") as ours,
+                gunicorn(APP, env, options.workers, log_path, "/healthz") as ours,
                 gunicorn(
                     "tests.perf.bare_app:app", bare_env, options.workers, log_path, "/hello"
                 ) as bare,
