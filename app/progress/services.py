@@ -16,6 +16,7 @@ from functools import cache
 
 from flask import g
 from sqlalchemy import Select, bindparam, case, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.content.model import Lesson
 from app.database import insert_ignoring_duplicates
@@ -68,7 +69,7 @@ def record_visit(learner: Learner, lesson: Lesson) -> bool:
     row = course_rows(learner, lesson.course_slug).get(lesson.slug)
     if row is not None and aware(row.last_seen_at) > now() - VISIT_WRITE_INTERVAL:
         return False
-    _current_row(learner, lesson)
+    _current_row(learner, lesson, touch=True)
     return True
 
 
@@ -141,49 +142,66 @@ def unmet_questions(learner: Learner | None, lesson: Lesson) -> list[str]:
     return [question.id for question in lesson.questions if question.id not in met]
 
 
-def _current_row(learner: Learner, lesson: Lesson) -> LessonProgress:
-    """The learner's row for ``lesson``, created (or started afresh after a reset) as needed."""
+def _current_row(learner: Learner, lesson: Lesson, touch: bool = False) -> LessonProgress:
+    """The learner's row for ``lesson``, created (or started afresh after a reset) as needed.
+
+    With ``touch``, its ``last_seen_at`` moves to now (the callers that update the row
+    anyway set it themselves). Usually one query: the row, and whether it counts.
+    """
     moment = now()
-    insert_ignoring_duplicates(
-        LessonProgress,
-        **learner.columns(),
-        course=lesson.course_slug,
-        lesson=lesson.slug,
-        started_at=moment,
-        last_seen_at=moment,
-    )
-    reset = reset_time(learner, lesson.course_slug)
-    if reset is not None:
+    params = {**learner.params(), "course": lesson.course_slug, "lesson": lesson.slug}
+    statement = _row_and_standing(learner.kind)
+    found = db.session.execute(statement, params).first()
+    if found is None:
+        insert_ignoring_duplicates(
+            LessonProgress,
+            **learner.columns(),
+            course=lesson.course_slug,
+            lesson=lesson.slug,
+            started_at=moment,
+            last_seen_at=moment,
+        )  # a request adding the same row at once is no error: both read it back
+        found = db.session.execute(statement, params).first()
+        assert found is not None  # noqa: S101 - inserted above unless it existed
+    row, counts = found
+    if not counts:  # started before the learner's last reset: start it afresh
+        reset = reset_time(learner, lesson.course_slug)
         db.session.execute(
             update(LessonProgress)
-            .where(_row_of(learner, lesson), LessonProgress.started_at < reset)
+            .where(LessonProgress.id == row.id, LessonProgress.started_at < reset)
             .values(
                 started_at=moment,
+                last_seen_at=moment,
                 furthest_section=None,
                 furthest_index=-1,
                 percent_read=0,
                 completed_at=None,
                 marked_complete=False,
-            )
+            ),
+            execution_options={"synchronize_session": False},
         )
-    db.session.execute(
-        update(LessonProgress).where(_row_of(learner, lesson)).values(last_seen_at=moment)
-    )
-    row = db.session.scalar(
-        select(LessonProgress)
-        .where(_row_of(learner, lesson))
-        .execution_options(populate_existing=True)
-    )
-    assert row is not None  # noqa: S101 - inserted above unless it existed
+        db.session.refresh(row)
+    elif touch:
+        db.session.execute(
+            update(LessonProgress).where(LessonProgress.id == row.id).values(last_seen_at=moment),
+            execution_options={"synchronize_session": False},
+        )
+        set_committed_value(row, "last_seen_at", moment)
     cached = g.get("course_progress_rows", {}).get((learner, lesson.course_slug))
     if cached is not None:
         cached[lesson.slug] = row
     return row
 
 
-def _row_of(learner: Learner, lesson: Lesson):  # noqa: ANN202 - a SQL expression
+@cache
+def _row_and_standing(kind: str) -> Select[tuple[LessonProgress, bool]]:
+    """One learner's row for a lesson, and whether it was started since their last reset."""
     return (
-        learner.rows_of(LessonProgress)
-        & (LessonProgress.course == lesson.course_slug)
-        & (LessonProgress.lesson == lesson.slug)
+        select(LessonProgress, since_reset(kind, LessonProgress.started_at))
+        .where(
+            learner_is(LessonProgress, kind),
+            LessonProgress.course == bindparam("course"),
+            LessonProgress.lesson == bindparam("lesson"),
+        )
+        .execution_options(populate_existing=True)
     )
