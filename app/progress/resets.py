@@ -43,6 +43,16 @@ def since_reset(kind: str, moment: ColumnElement[datetime]) -> ColumnElement[boo
     )
 
 
+def since_reset_for(
+    learner: Learner, course: str, moment: ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    """``since_reset`` with the learner and course as values, for INSERT and UPDATE
+    statements (where column names cannot be parameter names)."""
+    return ~exists().where(
+        learner.rows_of(CourseReset), CourseReset.course == course, CourseReset.reset_at > moment
+    )
+
+
 def reset_course(learner: Learner, course: str) -> datetime:
     """Start ``course`` over for ``learner``: one row per learner and course, moved forward."""
     moment = now()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     literal,
     null,
@@ -30,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
 from app.models.learner import aware
-from app.progress.resets import since_reset
+from app.progress.resets import since_reset, since_reset_for
 from app.quiz_types import GradeResult, QuestionType, QuizSpec
 from app.quizzes.learner import Learner, learner_is
 
@@ -174,7 +175,7 @@ def record_attempt(
         # Computed by the INSERT itself, so two quick submissions never share a number.
         attempt_number=_count(QuizAttempt, learner, where).scalar_subquery() + 1,
         # Shown since the learner last started the course over (a reset hides answers again).
-        after_reveal=question_state(learner, where).revealed_at is not None,
+        after_reveal=_revealed(learner, where),
     )
     db.session.add(attempt)
     try:
@@ -187,7 +188,7 @@ def record_attempt(
         if previous is None:
             raise
         return _replay(learner, where, spec, kind, previous)
-    db.session.refresh(attempt, ["attempt_number"])
+    db.session.refresh(attempt, ["attempt_number", "after_reveal"])
     forget_activity()
     return Recorded(StoredAttempt.of(attempt), result)
 
@@ -221,6 +222,17 @@ def _count(model: Any, learner: Learner, where: Where) -> Any:
             model.lesson == where.lesson,
             model.question_id == where.question_id,
         )
+    )
+
+
+def _revealed(learner: Learner, where: Where) -> Any:
+    """SQL: the learner pressed "Show answer" on the question since their last reset."""
+    return exists().where(
+        learner.rows_of(QuizReveal),
+        QuizReveal.course == where.course,
+        QuizReveal.lesson == where.lesson,
+        QuizReveal.question_id == where.question_id,
+        since_reset_for(learner, where.course, QuizReveal.created_at),
     )
 
 
