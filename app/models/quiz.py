@@ -39,7 +39,16 @@ class QuizAttempt(LearnerActivity, db.Model):
     __tablename__ = "quiz_attempt"
     __table_args__ = (
         one_learner(),
-        Index("ix_quiz_attempt_question", "course", "lesson", "question_id"),
+        # The instructor's counts are read from the first alone; wrong answers start at the second.
+        Index(
+            "ix_quiz_attempt_question",
+            "course",
+            "lesson",
+            "question_id",
+            "attempt_number",
+            "correct",
+        ),
+        Index("ix_quiz_attempt_wrong", "course", "correct", "lesson", "question_id"),
         *learner_lesson_indexes("quiz_attempt"),
     )
 
