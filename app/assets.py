@@ -46,13 +46,14 @@ def init_app(app: Flask) -> None:
 
 def asset_url(filename: str) -> str:
     """URL of a static file with a content hash, so a changed file gets a new URL."""
-    path = Path(current_app.static_folder or "") / filename
-    return url_for("static", filename=filename, v=_file_hash(str(path), os.stat(path).st_mtime_ns))
+    path = os.path.join(current_app.static_folder or "", filename)
+    return _versioned_url(filename, path, os.stat(path).st_mtime_ns, request.script_root)
 
 
 @lru_cache(maxsize=256)
-def _file_hash(path: str, _mtime_ns: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+def _versioned_url(filename: str, path: str, _mtime_ns: int, _script_root: str) -> str:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return url_for("static", filename=filename, v=digest)
 
 
 def canonical_url() -> str:
