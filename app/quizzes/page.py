@@ -28,11 +28,13 @@ def lesson_quizzes(
     notices: Mapping[str, str] | None = None,
     submitted: Mapping[str, Any] | None = None,
     shown_attempts: Mapping[str, ShownAttempt] | None = None,
+    only: str | None = None,
 ) -> LessonQuizzes:
     """Views and summaries for every question of ``lesson`` for the current learner.
 
     ``shown_attempts`` shows a given attempt as a question's result instead of its latest
-    (a replayed submission answers with its own result).
+    (a replayed submission answers with its own result). With ``only``, the view of that
+    question alone (the summaries are always complete).
     """
     if not lesson.questions:
         return LessonQuizzes({}, {})
@@ -48,6 +50,8 @@ def lesson_quizzes(
     for check in lesson.checks:
         questions = check.questions
         for number, spec in enumerate(questions, start=1):
+            if only is not None and spec.id != only:
+                continue
             views[spec.id] = question_view(
                 spec,
                 registry[spec.type],

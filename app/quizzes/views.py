@@ -188,7 +188,7 @@ def _reply(
     if not wants_json():
         return _back_to_question(course, lesson, spec)
     shown = {spec.id: shown_attempt} if shown_attempt is not None else None
-    quizzes = lesson_quizzes(course, lesson, shown_attempts=shown)
+    quizzes = lesson_quizzes(course, lesson, shown_attempts=shown, only=spec.id)
     view = quizzes.views[spec.id]
     return jsonify(
         question=spec.id,
