@@ -152,7 +152,8 @@ def prepare(env: dict[str, str]) -> None:
 
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[int]:
-    """Serve ``app:create_app()`` as ``make run`` does; yields the port once it answers.
+    """Serve ``app.wsgi:app`` with ``--preload``, as ``make run`` does; yields the port once it
+    answers.
 
     The server runs in its own process group, which is stopped (then killed) on exit.
     """
@@ -160,7 +161,7 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[int]
     command = [
         str(BIN / "gunicorn"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket",
-        "app:create_app()",
+        "--preload", "app.wsgi:app",
     ]  # fmt: skip
     with log_path.open("wb") as output:
         process = subprocess.Popen(
