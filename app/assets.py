@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from collections.abc import Sequence
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from flask import Flask, Response, current_app, request, url_for
 from flask_compress import Compress
 
 from app.content.highlight import pygments_css
+from app.gzip_parts import gzip_page, kept_parts
 
 STYLE_SOURCE = Path(__file__).parent / "styles" / "site.css"
 STYLE_OUTPUT = Path(__file__).parent / "static" / "css" / "site.css"
@@ -102,7 +104,18 @@ def _compress(compress: Compress, response: Response) -> Response:
         response.set_data(body)
         if request.endpoint == "static":
             return _gzip_static_file(response)
+    parts = kept_parts()
+    if parts and response.status_code == 200 and not response.is_streamed:
+        return _gzip_with_kept_parts(response, parts)
     return compress.after_request(response)
+
+
+def _gzip_with_kept_parts(response: Response, parts: Sequence[str]) -> Response:
+    """A page whose unchanging parts were compressed once (``app.gzip_parts``)."""
+    response.set_data(gzip_page(response.get_data(), parts, current_app.config["COMPRESS_LEVEL"]))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def _gzip_static_file(response: Response) -> Response:

@@ -16,6 +16,7 @@ from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import db, talisman
+from app.gzip_parts import send_kept_parts
 from app.lessons.fragments import course_nav_html, lesson_toc_html
 from app.lessons.store import catalog, course_or_404
 from app.progress.services import forget_cached_rows, record_visit
@@ -95,6 +96,10 @@ def render_lesson(
     and keep what the learner entered.
     """
     previous, following = course.neighbours(lesson.slug)
+    # The contents and the lesson's text, in page order, are the same for every learner.
+    send_kept_parts(
+        [lesson_toc_html(lesson), *(p for p in lesson.body_parts if isinstance(p, str))]
+    )
     return render_template(
         "lessons/lesson.html",
         course=course,

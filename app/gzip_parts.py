@@ -1,0 +1,71 @@
+"""gzip for pages made mostly of text that never changes: kept parts compressed once.
+
+A lesson page is its lesson's HTML (the same for everyone) with a little around and
+between it for each learner. A deflate stream is a sequence of blocks, and a block that
+ends on a sync flush leaves the stream byte-aligned and refers to nothing before it, so
+streams compressed separately can be laid end to end. Each kept part is compressed once,
+at level 9; only what lies between the parts is compressed per response, at
+``COMPRESS_LEVEL``. The gzip trailer's CRC-32 and length cover the whole page.
+
+A view lists the parts its page contains with ``send_kept_parts``; ``gzip_response``
+finds them in the rendered page, in order, and falls back to the plain stream for any
+part it does not find.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterable, Sequence
+
+from flask import g
+
+HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no name, no mtime
+KEPT_LEVEL = 9
+MAX_KEPT = 4096
+_kept: dict[str, tuple[bytes, bytes]] = {}  # text -> (its UTF-8, its deflate blocks)
+
+
+def send_kept_parts(parts: Iterable[str]) -> None:
+    """This response's page contains these texts, in this order (each once)."""
+    g.gzip_kept_parts = tuple(parts)
+
+
+def kept_parts() -> Sequence[str]:
+    return g.get("gzip_kept_parts", ())
+
+
+def gzip_page(body: bytes, parts: Sequence[str], level: int) -> bytes:
+    """``body`` gzipped, with the kept parts' deflate blocks reused where they occur."""
+    blocks = [HEADER]
+    position = 0
+    for text in parts:
+        raw, deflated = _kept_part(text)
+        found = body.find(raw, position)
+        if found < 0:
+            continue
+        blocks.append(_deflate(body[position:found], level))
+        blocks.append(deflated)
+        position = found + len(raw)
+    blocks.append(_deflate(body[position:], level))
+    blocks.append(zlib.compressobj(level, zlib.DEFLATED, -15).flush())  # the final block
+    blocks.append(struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF))
+    return b"".join(blocks)
+
+
+def _kept_part(text: str) -> tuple[bytes, bytes]:
+    entry = _kept.get(text)
+    if entry is None:
+        if len(_kept) >= MAX_KEPT:
+            _kept.clear()
+        raw = text.encode()
+        entry = _kept[text] = (raw, _deflate(raw, KEPT_LEVEL))
+    return entry
+
+
+def _deflate(data: bytes, level: int) -> bytes:
+    """Raw deflate blocks for ``data``, ending byte-aligned (a sync flush), never final."""
+    if not data:
+        return b""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
