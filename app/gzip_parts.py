@@ -7,7 +7,7 @@ streams compressed separately can be laid end to end. Each kept part is compress
 at level 9; only what lies between the parts is compressed per response, at
 ``COMPRESS_LEVEL``. The gzip trailer's CRC-32 and length cover the whole page.
 
-A view lists the parts its page contains with ``send_kept_parts``; ``gzip_response``
+A view lists the parts its page contains with ``send_kept_parts``; ``gzip_page``
 finds them in the rendered page, in order, and falls back to the plain stream for any
 part it does not find.
 """
@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 
 from flask import g
 
+from app.fragments import kept
+
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no name, no mtime
 KEPT_LEVEL = 9
-MAX_KEPT = 4096
-_kept: dict[str, tuple[bytes, bytes]] = {}  # text -> (its UTF-8, its deflate blocks)
 
 
 def send_kept_parts(parts: Iterable[str]) -> None:
@@ -54,13 +54,13 @@ def gzip_page(body: bytes, parts: Sequence[str], level: int) -> bytes:
 
 
 def _kept_part(text: str) -> tuple[bytes, bytes]:
-    entry = _kept.get(text)
-    if entry is None:
-        if len(_kept) >= MAX_KEPT:
-            _kept.clear()
+    """The text's UTF-8 and its deflate blocks, made once (``app.fragments``)."""
+
+    def make() -> tuple[bytes, bytes]:
         raw = text.encode()
-        entry = _kept[text] = (raw, _deflate(raw, KEPT_LEVEL))
-    return entry
+        return raw, _deflate(raw, KEPT_LEVEL)
+
+    return kept(("gzip-part", text), text, make)
 
 
 def _deflate(data: bytes, level: int) -> bytes:

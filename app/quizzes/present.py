@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import escape
 
 from app.content.model import KnowledgeCheck
+from app.fragments import kept
 from app.quiz_types import GradeResult, InvalidAnswer, QuestionType, QuizSpec, public_options
 from app.quiz_types.free import is_pattern
 from app.quizzes.services import QuestionState
@@ -180,18 +181,11 @@ def _display_order(spec: QuizSpec, values: list[str]) -> tuple[tuple[str, str], 
     if spec.type == "truefalse":
         return tuple((option.id, option.html) for option in spec.options)  # True, then False
     seed = secrets.randbelow(ORDERS_PER_QUESTION)
-    key = (spec.id, spec.revision, seed)
-    order = _orders.get(key)
-    if order is None or order[0] is not spec:
-        if len(_orders) >= MAX_KEPT_ORDERS:
-            _orders.clear()
-        order = _orders[key] = (spec, public_options(spec, seed=str(seed)))
-    return order[1]
+    key = ("choice-order", spec.id, spec.revision, seed)
+    return kept(key, spec, lambda: public_options(spec, seed=str(seed)))
 
 
 ORDERS_PER_QUESTION = 8
-MAX_KEPT_ORDERS = 8192
-_orders: dict[tuple[str, str, int], tuple[QuizSpec, tuple[tuple[str, str], ...]]] = {}
 
 
 def _regrade(kind: QuestionType, spec: QuizSpec, answer: Any) -> GradeResult | None:

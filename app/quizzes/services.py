@@ -128,13 +128,9 @@ class StoredAttempt:
 
     id: int
     submission_id: str
-    user_id: int | None
-    guest_id: str | None
-    question_id: str
     revision: str
     answer: Any
     correct: bool
-    score: float
     attempt_number: int
     created_at: datetime
 
@@ -173,7 +169,7 @@ def record_attempt(
         score=result.score,
         misconceptions=list(result.misconceptions),
         # Computed by the INSERT itself, so two quick submissions never share a number.
-        attempt_number=_count(QuizAttempt, learner, where).scalar_subquery() + 1,
+        attempt_number=_attempt_count(learner, where).scalar_subquery() + 1,
         # Shown since the learner last started the course over (a reset hides answers again).
         after_reveal=_revealed(learner, where),
     )
@@ -212,16 +208,13 @@ def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
     return db.session.scalar(_BY_SUBMISSION, {"submission_id": submission_id})
 
 
-def _count(model: Any, learner: Learner, where: Where) -> Any:
-    """SELECT count of the learner's rows of ``model`` for one question."""
-    return (
-        select(func.count(model.id))
-        .where(learner.rows_of(model))
-        .where(
-            model.course == where.course,
-            model.lesson == where.lesson,
-            model.question_id == where.question_id,
-        )
+def _attempt_count(learner: Learner, where: Where) -> Any:
+    """SELECT count of the learner's attempts at one question."""
+    return select(func.count(QuizAttempt.id)).where(
+        learner.rows_of(QuizAttempt),
+        QuizAttempt.course == where.course,
+        QuizAttempt.lesson == where.lesson,
+        QuizAttempt.question_id == where.question_id,
     )
 
 

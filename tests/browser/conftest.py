@@ -19,18 +19,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app.lessons.store import catalog
+from tests.chromium import CHROMIUM_ARGS
 from tests.conftest import PROJECT_ROOT, MakeApp, migrated_app
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +36,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message, pytrace=False)
         pytest.skip(f"BROWSER TESTS SKIPPED. {message}")
-    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+    return {**browser_type_launch_args, "executable_path": executable, "args": list(CHROMIUM_ARGS)}
 
 
 @pytest.fixture(scope="session")

@@ -62,8 +62,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,16 +73,16 @@ from tests.perf.loadtest import (
     BIN,
     COURSE,
     ROOT,
+    Server,
     count_attempts,
-    free_port,
+    gunicorn,
     local_app,
     log,
     parse_lesson,
     server_env,
-    stop,
+    tail,
 )
 
-APP = "app.wsgi:app"  # what `make run` serves
 LESSON = "what-is-flask"
 LESSON_PATH = f"/courses/{COURSE}/{LESSON}/"
 INSTRUCTOR_PATH = f"/instructor/{COURSE}/"
@@ -166,70 +164,6 @@ def flask(env: dict[str, str], *args: str) -> float:
     # `flask content build` must load every lesson without an error.
     expect = " 0 error(s)" if args[:2] == ("content", "build") else ""
     return run_command([sys.executable, "-m", "flask", *args], env, expect=expect)
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    started_s: float  # from Popen to the first 200 on the probe path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@contextmanager
-def gunicorn(
-    target: str, env: dict[str, str], workers: int, log_path: Path, probe: str
-) -> Iterator[Server]:
-    """``gunicorn -w <workers> --preload``, as ``make run`` starts it, in its own process
-    group, stopped (then killed) on exit."""
-    port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket",
-        "--preload", target,
-    ]  # fmt: skip
-    started = time.perf_counter()
-    with log_path.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_for_200(port, process, probe, log_path)
-        yield Server(process, port, time.perf_counter() - started)
-    finally:
-        stop(process)
-
-
-def wait_for_200(port: int, process: subprocess.Popen[bytes], path: str, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"gunicorn exited with {process.returncode}: {tail(log_path)}")
-        try:
-            url = f"http://127.0.0.1:{port}{path}"
-            with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_S) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (OSError, http.client.HTTPException):
-            pass
-        time.sleep(0.02)
-    raise BenchError(f"gunicorn gave no 200 on {path} within {START_TIMEOUT_S:.0f} s")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def worker_pids(master: int) -> list[int]:
@@ -813,9 +747,9 @@ def measure_content(
     build_instance = tmp / "instance-build"  # the same database, an empty cache
     shutil.copytree(serve_instance, build_instance)
     log_path = tmp / "gunicorn-content.log"
-    with gunicorn(APP, env, workers, log_path, first) as server:
+    with gunicorn(env, workers, log_path, probe=first, start_timeout_s=START_TIMEOUT_S) as server:
         start["gunicorn_cold_s"] = round(server.started_s, 3)
-    with gunicorn(APP, env, workers, log_path, first) as server:
+    with gunicorn(env, workers, log_path, probe=first, start_timeout_s=START_TIMEOUT_S) as server:
         start["gunicorn_warm_s"] = round(server.started_s, 3)
         browser = Browser(server.base)
         for n in range(requests):
@@ -914,9 +848,13 @@ def run(options: Options) -> dict[str, Any]:
         bare_env = {**env, "BENCH_PAGE_FILE": "/dev/null"}
         try:
             with (
-                gunicorn(APP, env, options.workers, log_path, "/healthz") as ours,
+                gunicorn(env, options.workers, log_path) as ours,
                 gunicorn(
-                    "tests.perf.bare_app:app", bare_env, options.workers, log_path, "/hello"
+                    bare_env,
+                    options.workers,
+                    log_path,
+                    target="tests.perf.bare_app:app",
+                    probe="/hello",
                 ) as bare,
             ):
                 phase("servers up")
@@ -1151,8 +1089,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, terminate)
     try:
         report = run(options)
-    except (BenchError, subprocess.TimeoutExpired) as exc:
-        log(f"bench: {exc}")
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:  # BenchError, or a server that
+        log(f"bench: {exc}")  # never answered (tests.perf.loadtest.gunicorn)
         return 2
     print(table(report), flush=True)
     if report["passed"] or options.no_fail:

@@ -56,6 +56,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.chromium import CHROMIUM_ARGS
 from tests.perf.loadtest import COURSE, ROOT, gunicorn, local_app, log, prepare, server_env
 
 LIGHTHOUSE = ROOT / "tests" / "perf" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
@@ -71,17 +72,7 @@ CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 THRESHOLDS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 95}
 # Audits left out of a page's score, and why (see the module docstring).
 EXCLUDED = {"dashboard": {"seo": ("is-crawlable",)}}
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+CHROME_FLAGS = ("--headless", *CHROMIUM_ARGS)
 LIGHTHOUSE_TIMEOUT_S = 240.0  # one page with one preset
 REQUEST_TIMEOUT_S = 10.0
 EMAIL = "lighthouse.learner@example.org"
@@ -423,8 +414,8 @@ def run_all(reports: Path | None) -> int:
         log("lighthouse: preparing the database and the lesson cache")
         prepare(env)
         runs: list[Run] = []
-        with gunicorn(env, 2, tmp / "server.log") as port:
-            base = f"http://127.0.0.1:{port}"
+        with gunicorn(env, 2, tmp / "server.log") as server:
+            base = server.base
             log(f"lighthouse: gunicorn on {base}; seeding a learner")
             headers_file = tmp / "headers.json"
             cookie = seed_learner(base, instance)

@@ -150,10 +150,31 @@ def prepare(env: dict[str, str]) -> None:
             raise RuntimeError(f"flask {' '.join(command)} failed with {result.returncode}")
 
 
+APP = "app.wsgi:app"  # what `make run` serves
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    started_s: float  # from starting gunicorn to the first 200 on the probe path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[int]:
-    """Serve ``app.wsgi:app`` with ``--preload``, as ``make run`` does; yields the port once it
-    answers.
+def gunicorn(
+    env: dict[str, str],
+    workers: int,
+    log_path: Path,
+    target: str = APP,
+    probe: str = "/healthz",
+    start_timeout_s: float = START_TIMEOUT_S,
+) -> Iterator[Server]:
+    """``gunicorn -w <workers> --preload <target>``, as ``make run`` serves the app; yields
+    once ``probe`` answers 200. Its output is appended to ``log_path``.
 
     The server runs in its own process group, which is stopped (then killed) on exit.
     """
@@ -161,9 +182,10 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[int]
     command = [
         str(BIN / "gunicorn"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket",
-        "--preload", "app.wsgi:app",
+        "--preload", target,
     ]  # fmt: skip
-    with log_path.open("wb") as output:
+    started = time.perf_counter()
+    with log_path.open("ab") as output:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -174,26 +196,35 @@ def gunicorn(env: dict[str, str], workers: int, log_path: Path) -> Iterator[int]
             start_new_session=True,
         )
     try:
-        wait_until_up(port, process)
-        yield port
+        wait_until_up(port, process, probe, log_path, start_timeout_s)
+        yield Server(process, port, time.perf_counter() - started)
     finally:
         stop(process)
 
 
-def wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_up(
+    port: int, process: subprocess.Popen[bytes], path: str, log_path: Path, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            raise RuntimeError(f"gunicorn exited with {process.returncode}: {tail(log_path)}")
         try:
-            url = f"http://127.0.0.1:{port}/healthz"
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            url = f"http://127.0.0.1:{port}{path}"
+            with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT_S) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (OSError, http.client.HTTPException):
             pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer within {START_TIMEOUT_S:.0f} s")
+        time.sleep(0.02)
+    raise RuntimeError(f"gunicorn gave no 200 on {path} within {timeout_s:.0f} s")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -768,7 +799,8 @@ def run(learners: int, answers: int, workers: int, deadline_s: float, hold_s: fl
         before = count_attempts(uri)
         if before:
             log(f"loadtest: the database already holds {before} attempts; counting new ones")
-        with gunicorn(env, workers, server_log) as port:
+        with gunicorn(env, workers, server_log) as server:
+            port = server.port
             log(
                 f"loadtest: gunicorn with {workers} workers on port {port}; "
                 f"{learners} learners x {answers} answers"
