@@ -227,6 +227,20 @@ def test_login_posts_are_limited_per_address(limited_app: Flask) -> None:
     assert elsewhere.signed_in()
 
 
+def test_limit_headers_come_with_limited_posts_only(limited_app: Flask) -> None:
+    """The limiter runs on the account forms' POSTs and on no other request."""
+    browser = browser_at(limited_app, "10.0.0.9")
+    response = browser.login("limited@example.com", WRONG)
+    assert response.status_code == 400
+    assert response.headers["X-RateLimit-Limit"] == "3"
+    assert response.headers["X-RateLimit-Remaining"] == "2"
+    for path in ("/auth/login", "/", "/courses/flask-fundamentals/what-is-flask/"):
+        page = browser.get(path)
+        assert page.status_code == 200, path
+        assert "X-RateLimit-Limit" not in page.headers, path
+    assert browser.login("limited@example.com", WRONG).headers["X-RateLimit-Remaining"] == "1"
+
+
 def test_register_posts_are_limited_per_address(limited_app: Flask) -> None:
     browser = browser_at(limited_app, "10.0.1.1")
     for _ in range(2):

@@ -94,6 +94,18 @@ def test_force_https_redirects_and_sends_hsts(make_app: MakeApp) -> None:
     assert "max-age=" in secure.headers["Strict-Transport-Security"]
 
 
+def test_force_https_trusts_a_proxy_that_terminated_tls(make_app: MakeApp) -> None:
+    app = make_app(FORCE_HTTPS="1", TESTING=False)
+    client = app.test_client()
+    proxied = client.get("/courses/flask-fundamentals/", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.status_code == 200
+    assert proxied.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert proxied.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    plain = client.get("/courses/flask-fundamentals/?page=2", headers={"X-Forwarded-Proto": "http"})
+    assert plain.status_code == 302
+    assert plain.headers["Location"] == "https://localhost/courses/flask-fundamentals/?page=2"
+
+
 def test_csrf_protects_posts(make_app: MakeApp) -> None:
     app = make_app()
     add_session_route(app)

@@ -24,9 +24,22 @@ MESSAGE = "Too many attempts from your network in a short time. Wait a minute, t
 
 
 def init_app(app: Flask) -> None:
-    """Wrap the account views in per-address limits; call after the blueprints are added."""
+    """Wrap the account views in per-address limits; call after the blueprints are added.
+
+    Flask-Limiter hooks itself into every request of the app, which costs a page that
+    has no limit about 0.17 ms. Every limited view lives in one blueprint, so its hooks
+    are moved there: other requests never run them, and the limited views keep their
+    checks, headers and clean-up unchanged.
+    """
+    (blueprint,) = {endpoint.partition(".")[0] for endpoint in LIMITED_ENDPOINTS}
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    before = [list(registry.get(None, ())) for registry in hooks]
     limiter = Limiter(key_func=get_remote_address, app=app)
-    # Every other request skips the limiter's bookkeeping (about 0.2 ms each).
+    for registry, kept in zip(hooks, before, strict=True):
+        added = [hook for hook in registry.get(None, ()) if hook not in kept]
+        registry[None] = kept
+        registry.setdefault(blueprint, []).extend(added)
+    # Requests of that blueprint that have no limit (its GET pages) skip the bookkeeping.
     limiter.request_filter(lambda: request.endpoint not in LIMITED_ENDPOINTS)
     for endpoint, key in LIMITED_ENDPOINTS.items():
         view = app.view_functions[endpoint]

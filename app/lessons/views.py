@@ -15,7 +15,7 @@ from app.content.diagnostics import Diagnostic
 from app.content.loader import SLUG_PATTERN, display_path
 from app.content.model import Course, Lesson
 from app.content.validation import IMAGE_SUFFIXES
-from app.extensions import db, talisman
+from app.extensions import db
 from app.gzip_parts import send_kept_parts
 from app.lessons.fragments import course_nav_html, lesson_toc_html
 from app.lessons.store import catalog, course_or_404
@@ -23,7 +23,7 @@ from app.progress.services import forget_cached_rows, record_visit
 from app.progress.summary import course_progress, lesson_page_progress
 from app.quizzes.learner import current_learner
 from app.quizzes.page import lesson_quizzes
-from app.security import ASSET_CONTENT_SECURITY_POLICY
+from app.security import ASSET_CONTENT_SECURITY_POLICY, content_security_policy
 
 bp = Blueprint("lessons", __name__)
 bp.add_app_template_global(course_nav_html)
@@ -115,7 +115,7 @@ def render_lesson(
 
 
 @bp.get("/courses/<slug:course_slug>/<image_path:asset>")
-@talisman(content_security_policy=ASSET_CONTENT_SECURITY_POLICY)
+@content_security_policy(ASSET_CONTENT_SECURITY_POLICY)
 def course_asset(course_slug: str, asset: str) -> ResponseReturnValue:
     """Images from a course folder; ``send_from_directory`` refuses paths that escape it.
 
