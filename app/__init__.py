@@ -26,7 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app import assets, cli, database, errors, quiz_types, requestlog, security, urls
     from app.accounts import cli as accounts_cli
     from app.accounts import limits, sessions
-    from app.lessons import store
+    from app.lessons import snapshots, store
     from app.session_cookie import SessionCookieInterface
 
     requestlog.init_app(app)
@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     quiz_types.init_app(app)
     store.init_app(app)
+    snapshots.init_app(app)
     assets.init_app(app)
     urls.init_app(app)
     app.session_interface = SessionCookieInterface()

@@ -101,6 +101,9 @@ class BaseConfig:
     # for about 15% more bytes. Static files are compressed once, at level 9 (app/assets.py).
     COMPRESS_LEVEL = 1
     COMPRESS_MIN_SIZE = 500
+    # Rendered lesson pages a worker keeps per learner state (app/lessons/snapshots.py),
+    # about 100 KB each; 0 renders every page.
+    LESSON_SNAPSHOT_BYTES = 16 * 1024 * 1024
     COMPRESS_STREAMS = False
     COMPRESS_REGISTER = False
 

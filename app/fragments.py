@@ -9,10 +9,15 @@ too, since ``flask --debug`` reloads templates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import os
+import uuid
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import get_template_attribute
+from flask import g, get_template_attribute
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 MAX_KEPT = 8192  # pieces per worker, a few KB each; all are dropped when it is reached
 _kept: dict[Hashable, tuple[object, Any]] = {}
@@ -34,3 +39,64 @@ def kept(key: Hashable, owner: object, make: Callable[[], Piece]) -> Piece:
     piece = make()
     _kept[key] = (owner, piece)
     return piece
+
+
+# What a page fills in for each response: its CSRF token and each form's submission id.
+# While a kept page is rendered (``slots_open``) these stand in for them (a NUL never
+# occurs in escaped HTML), and the page is filled in per response.
+CSRF_SLOT = "\x00slot:csrf\x00"
+SUBMISSION_SLOT = "\x00slot:submission\x00"
+
+
+VARIANTS_SLOT = "\x00slot:variants:{}\x00"  # one of several renderings, picked per response
+
+
+@contextmanager
+def slots_open() -> Iterator[list[tuple[str, ...]]]:
+    """Render with slots for the per-response tokens instead of the tokens.
+
+    Gives the list of the page's variant slots (``variants_slot``), by number.
+    """
+    variants: list[tuple[str, ...]] = []
+    g.rendering_slots = True
+    g.slot_variants = variants
+    try:
+        yield variants
+    finally:
+        g.rendering_slots = False
+        g.slot_variants = None
+
+
+def slots_are_open() -> bool:
+    return bool(g.get("rendering_slots"))
+
+
+def variants_slot(renderings: tuple[str, ...]) -> Markup:
+    """A slot for one of ``renderings`` (each may hold token slots), picked per response.
+
+    What all renderings share at their start and end stays in the page; the slot holds
+    only the stretch where they differ (for a question, its list of options).
+    """
+    start = len(os.path.commonprefix(renderings))
+    end = len(os.path.commonprefix([text[::-1] for text in renderings]))
+    shortest = min(len(text) for text in renderings)
+    end = min(end, shortest - start)
+    head, tail = renderings[0][:start], renderings[0][len(renderings[0]) - end :]
+    if head.count("\x00") % 2:  # never cut a slot marker in two
+        head = head[: head.rindex("\x00")]
+    if tail.count("\x00") % 2:
+        tail = tail[tail.index("\x00") + 1 :]
+    variants = g.slot_variants
+    variants.append(tuple(text[len(head) : len(text) - len(tail)] for text in renderings))
+    marker = VARIANTS_SLOT.format(len(variants) - 1)
+    return Markup(head + marker + tail)  # noqa: S704 - rendered markup and our own marker
+
+
+def csrf_token() -> str:
+    """The request's CSRF token (the ``csrf_token()`` of templates), or its slot."""
+    return CSRF_SLOT if slots_are_open() else generate_csrf()
+
+
+def submission_id() -> str:
+    """A fresh id for a form's submission (a resent form is recognised by it), or its slot."""
+    return SUBMISSION_SLOT if slots_are_open() else str(uuid.uuid4())

@@ -24,6 +24,7 @@ from app.fragments import kept
 
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no name, no mtime
 KEPT_LEVEL = 9
+FINAL = zlib.compressobj(1, zlib.DEFLATED, -15).flush()  # an empty final block
 
 
 def send_kept_parts(parts: Iterable[str]) -> None:
@@ -48,9 +49,23 @@ def gzip_page(body: bytes, parts: Sequence[str], level: int) -> bytes:
         blocks.append(deflated)
         position = found + len(raw)
     blocks.append(_deflate(body[position:], level))
-    blocks.append(zlib.compressobj(level, zlib.DEFLATED, -15).flush())  # the final block
-    blocks.append(struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF))
+    blocks.append(FINAL)
+    blocks.append(trailer(zlib.crc32(body), len(body)))
     return b"".join(blocks)
+
+
+def stored_block(data: bytes) -> bytes:
+    """``data`` as uncompressed deflate blocks: for a few bytes that differ per response."""
+    blocks = []
+    for start in range(0, len(data), 0xFFFF):
+        chunk = data[start : start + 0xFFFF]
+        blocks.append(struct.pack("<BHH", 0, len(chunk), len(chunk) ^ 0xFFFF) + chunk)
+    return b"".join(blocks)
+
+
+def trailer(crc: int, size: int) -> bytes:
+    """The gzip trailer: CRC-32 and length (modulo 2**32) of the uncompressed page."""
+    return struct.pack("<II", crc, size & 0xFFFFFFFF)
 
 
 def _kept_part(text: str) -> tuple[bytes, bytes]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, redirect, request
 
+from app import fragments
 from app.extensions import csrf
 
 # Scripts, styles, images and fonts come only from our own origin; nothing inline.
@@ -85,7 +86,12 @@ class SecurityHeaders:
 def init_app(app: Flask) -> None:
     headers = SecurityHeaders(app)
     app.extensions["security_headers"] = headers
+    processors = list(app.template_context_processors[None])
     csrf.init_app(app)
+    # Templates get the token from ``app.fragments.csrf_token``, which kept pages render
+    # as a slot; Flask-WTF's context processor would hide that global on every render.
+    app.template_context_processors[None] = processors
+    app.jinja_env.globals["csrf_token"] = fragments.csrf_token
     app.before_request(_before_request)
     app.after_request(_after_request)
 

@@ -18,6 +18,7 @@ from app.content.validation import IMAGE_SUFFIXES
 from app.extensions import db
 from app.gzip_parts import send_kept_parts
 from app.lessons.fragments import course_nav_html, lesson_toc_html
+from app.lessons.snapshots import lesson_response, read_state
 from app.lessons.store import catalog, course_or_404
 from app.progress.services import forget_cached_rows, record_visit
 from app.progress.summary import course_progress, lesson_page_progress
@@ -78,10 +79,12 @@ def lesson_page(course_slug: str, lesson_slug: str) -> ResponseReturnValue:
         abort(404)
     learner = current_learner(create=True)
     assert learner is not None  # noqa: S101 - create=True always gives one
-    if record_visit(learner, lesson):
+    state = read_state(learner, course.slug, lesson.slug)
+    if state.visit_is_due(lesson.slug) and record_visit(learner, lesson):
         db.session.commit()
         forget_cached_rows()
-    return render_lesson(course, lesson)
+        state = read_state(learner, course.slug, lesson.slug)
+    return lesson_response(lesson, state, lambda: render_lesson(course, lesson))
 
 
 def render_lesson(

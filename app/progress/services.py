@@ -67,10 +67,15 @@ def record_visit(learner: Learner, lesson: Lesson) -> bool:
     True when something was written (the caller commits).
     """
     row = course_rows(learner, lesson.course_slug).get(lesson.slug)
-    if row is not None and aware(row.last_seen_at) > now() - VISIT_WRITE_INTERVAL:
+    if row is not None and not visit_is_due(row.last_seen_at):
         return False
     _current_row(learner, lesson, touch=True)
     return True
+
+
+def visit_is_due(last_seen_at: datetime) -> bool:
+    """A visit is written when the lesson was last seen ``VISIT_WRITE_INTERVAL`` ago."""
+    return aware(last_seen_at) <= now() - VISIT_WRITE_INTERVAL
 
 
 def forget_cached_rows() -> None:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from app.fragments import kept, macro
+from app.fragments import csrf_token, kept, macro, slots_are_open, variants_slot
 from app.quizzes.present import QuestionView
 
 _SUBMISSION = "\x00submission-id\x00"  # never in escaped HTML, so never in a question
@@ -22,7 +21,17 @@ _CSRF = "\x00csrf-token\x00"
 
 
 def question_html(view: QuestionView) -> Markup:
-    """The question's section, as the ``quiz_question`` macro renders it."""
+    """The question's section, as the ``quiz_question`` macro renders it.
+
+    While a kept page is rendered (``app.fragments.slots_open``), a question shown in
+    several orders is rendered in each of them, and the page picks one per response.
+    """
+    if len(view.orders) > 1 and slots_are_open():
+        return variants_slot(tuple(_question_html(replace(view, options=o)) for o in view.orders))
+    return _question_html(view)
+
+
+def _question_html(view: QuestionView) -> Markup:
     render = macro("_macros/quiz.html", "quiz_question")
     if not _untouched(view):
         return render(view)
@@ -31,9 +40,7 @@ def question_html(view: QuestionView) -> Markup:
     key += (view.label, view.number, view.total, view.options)
     html = kept(key, spec, lambda: render(replace(view, submission_id=_SUBMISSION, csrf=_CSRF)))
     # Markup.replace escapes what it puts in.
-    return html.replace(_SUBMISSION, view.submission_id).replace(
-        _CSRF, view.csrf or generate_csrf()
-    )
+    return html.replace(_SUBMISSION, view.submission_id).replace(_CSRF, view.csrf or csrf_token())
 
 
 def _untouched(view: QuestionView) -> bool:

@@ -8,7 +8,6 @@ or a reveal, and follow the latest attempt.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from markupsafe import escape
 
 from app.content.model import KnowledgeCheck
-from app.fragments import kept
+from app.fragments import kept, submission_id
 from app.quiz_types import GradeResult, InvalidAnswer, QuestionType, QuizSpec, public_options
 from app.quiz_types.free import is_pattern
 from app.quizzes.services import QuestionState
@@ -34,6 +33,7 @@ class QuestionView:
     url: str  # the question's endpoints: url + "answer", "hint" or "reveal"
     revision: str  # the keyed revision the forms carry (see ``tokens``)
     options: tuple[tuple[str, str], ...]  # (id, html) in display order
+    orders: tuple[tuple[tuple[str, str], ...], ...] = ()  # every order it may be shown in
     chosen: frozenset[str] = frozenset()  # options to show as selected
     typed: str = ""  # the text to show in a typed answer's box
     result: GradeResult | None = None  # the latest attempt's, when it fits this revision
@@ -95,6 +95,7 @@ def question_view(
             stale = True
     revealed = state.revealed and not stale
     values = _as_list(shown_answer)
+    orders = display_orders(spec, values)
     can_reveal = (
         state.wrong_attempts > 0 and not revealed and not (result is not None and result.correct)
     )
@@ -103,10 +104,11 @@ def question_view(
         label=kind.label,
         number=number,
         total=total,
-        submission_id=str(uuid.uuid4()),
+        submission_id=submission_id(),
         url=url,
         revision=revision,
-        options=_display_order(spec, values),
+        options=secrets.choice(orders),
+        orders=orders,
         chosen=frozenset(values),
         typed=values[0] if spec.type in ("text", "number") and values else "",
         result=result,
@@ -169,20 +171,25 @@ def _as_list(answer: Any) -> list[str]:
     return []
 
 
-def _display_order(spec: QuizSpec, values: list[str]) -> tuple[tuple[str, str], ...]:
-    """Shuffled afresh for every render; an order question keeps the learner's order.
+def display_orders(spec: QuizSpec, values: list[str]) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The orders the options may be shown in; each render picks one at random.
 
-    Each render picks one of ``ORDERS_PER_QUESTION`` orders at random, so a question
-    nobody answered yet can be rendered once per order and reused (``fragments``).
+    Choices are shuffled afresh for every render, among ``ORDERS_PER_QUESTION`` orders,
+    so a question nobody answered yet can be rendered once per order and reused
+    (``fragments``). An order question keeps the learner's order; true/false is fixed.
     """
     html = {option.id: option.html for option in spec.options}
     if spec.type == "order" and sorted(values) == sorted(html):
-        return tuple((option_id, html[option_id]) for option_id in values)
+        return (tuple((option_id, html[option_id]) for option_id in values),)
     if spec.type == "truefalse":
-        return tuple((option.id, option.html) for option in spec.options)  # True, then False
-    seed = secrets.randbelow(ORDERS_PER_QUESTION)
-    key = ("choice-order", spec.id, spec.revision, seed)
-    return kept(key, spec, lambda: public_options(spec, seed=str(seed)))
+        return (tuple((option.id, option.html) for option in spec.options),)  # True, then False
+    key = ("choice-orders", spec.id, spec.revision)
+    return kept(key, spec, lambda: _orders(spec))
+
+
+def _orders(spec: QuizSpec) -> tuple[tuple[tuple[str, str], ...], ...]:
+    orders = (public_options(spec, seed=str(seed)) for seed in range(ORDERS_PER_QUESTION))
+    return tuple(dict.fromkeys(orders))  # once each (a question without shuffle has one)
 
 
 ORDERS_PER_QUESTION = 8
