@@ -30,26 +30,18 @@ def reset_time(learner: Learner | None, course: str) -> datetime | None:
     return cache[key]
 
 
-def since_reset(kind: str, moment: ColumnElement[datetime]) -> ColumnElement[bool]:
+def since_reset(
+    kind: str, moment: ColumnElement[datetime], prefix: str = ""
+) -> ColumnElement[bool]:
     """SQL: ``moment`` is not before the learner's latest reset of the course (so it counts).
 
-    A correlated ``NOT EXISTS`` with the parameters of ``learner_is(…, kind)`` and
-    ``course``, so readers need no separate query for the reset time.
+    A correlated ``NOT EXISTS`` with the parameters of ``learner_is(…, kind, prefix)`` and
+    ``<prefix>course``, so readers need no separate query for the reset time.
     """
     return ~exists().where(
-        learner_is(CourseReset, kind),
-        CourseReset.course == bindparam("course"),
+        learner_is(CourseReset, kind, prefix),
+        CourseReset.course == bindparam(f"{prefix}course"),
         CourseReset.reset_at > moment,
-    )
-
-
-def since_reset_for(
-    learner: Learner, course: str, moment: ColumnElement[datetime]
-) -> ColumnElement[bool]:
-    """``since_reset`` with the learner and course as values, for INSERT and UPDATE
-    statements (where column names cannot be parameter names)."""
-    return ~exists().where(
-        learner.rows_of(CourseReset), CourseReset.course == course, CourseReset.reset_at > moment
     )
 
 

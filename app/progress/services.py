@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, Protocol
 
 from flask import g
 from sqlalchemy import Select, bindparam, case, select, update
@@ -85,27 +86,92 @@ def forget_cached_rows() -> None:
 
 def record_reading(
     learner: Learner, lesson: Lesson, section: str | None, percent_read: int
-) -> LessonProgress:
-    """The page reports the learner reached ``section`` and read ``percent_read`` %."""
-    row = _current_row(learner, lesson)
+) -> ProgressRow:
+    """The page reports the learner reached ``section`` and read ``percent_read`` %.
+
+    Usually one prebuilt UPDATE … RETURNING: the row counts (started since the last
+    reset) and is moved forward. When there is no such row, it is made first.
+    """
     index = lesson.outline.index(section) if section is not None else -1
-    further = LessonProgress.furthest_index < index
-    db.session.execute(
-        update(LessonProgress)
-        .where(LessonProgress.id == row.id)
+    params = {  # an UPDATE keeps its columns' names for itself: the parameters are q_…
+        **learner.params("q_"),
+        "q_course": lesson.course_slug,
+        "q_lesson": lesson.slug,
+        "q_now": now(),
+        "q_section": section,
+        "q_index": index,
+        "q_percent_read": percent_read,
+    }
+    statement = _reading_update(learner.kind)
+    row = db.session.connection().execute(statement, params).first()
+    if row is None:  # not started, or started before a reset: start it (afresh)
+        _current_row(learner, lesson)
+        row = db.session.connection().execute(statement, params).first()
+        assert row is not None  # noqa: S101 - the row exists and counts now
+    if row.completed_at is None and row.percent_read >= END_PERCENT:
+        if not unmet_questions(learner, lesson):
+            done = {"q_id": row.id, "q_now": now()}
+            row = db.session.connection().execute(_completion, done).first() or row
+    forget_cached_rows()
+    return row
+
+
+class ProgressRow(Protocol):
+    """A progress row's columns (a ``LessonProgress``, or a row a statement returned)."""
+
+    id: int
+    started_at: datetime
+    last_seen_at: datetime
+    furthest_section: str | None
+    percent_read: int
+    completed_at: datetime | None
+    marked_complete: bool
+
+
+@cache
+def _reading_update(kind: str) -> Any:
+    further = LessonProgress.furthest_index < bindparam("q_index")
+    percent = bindparam("q_percent_read")
+    return (
+        update(LessonProgress.__table__)
+        .where(
+            learner_is(LessonProgress, kind, "q_"),
+            LessonProgress.course == bindparam("q_course"),
+            LessonProgress.lesson == bindparam("q_lesson"),
+            since_reset(kind, LessonProgress.started_at, "q_"),
+        )
         .values(
-            last_seen_at=now(),
-            furthest_section=case((further, section), else_=LessonProgress.furthest_section),
-            furthest_index=case((further, index), else_=LessonProgress.furthest_index),
+            last_seen_at=bindparam("q_now"),
+            furthest_section=case(
+                (further, bindparam("q_section")), else_=LessonProgress.furthest_section
+            ),
+            furthest_index=case(
+                (further, bindparam("q_index")), else_=LessonProgress.furthest_index
+            ),
             percent_read=case(
-                (LessonProgress.percent_read < percent_read, percent_read),
+                (LessonProgress.percent_read < percent, percent),
                 else_=LessonProgress.percent_read,
             ),
         )
+        .returning(*PROGRESS_RETURNED)
     )
-    db.session.refresh(row)
-    complete_if_earned(learner, lesson, row)
-    return row
+
+
+PROGRESS_RETURNED = (
+    LessonProgress.id,
+    LessonProgress.started_at,
+    LessonProgress.last_seen_at,
+    LessonProgress.furthest_section,
+    LessonProgress.percent_read,
+    LessonProgress.completed_at,
+    LessonProgress.marked_complete,
+)
+_completion = (
+    update(LessonProgress.__table__)
+    .where(LessonProgress.id == bindparam("q_id"), LessonProgress.completed_at.is_(None))
+    .values(completed_at=bindparam("q_now"))
+    .returning(*PROGRESS_RETURNED)
+)
 
 
 def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:

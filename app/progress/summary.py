@@ -16,10 +16,10 @@ from sqlalchemy import case, func, select
 
 from app.content.model import Course, Lesson
 from app.extensions import db
-from app.models import LessonProgress, QuizAttempt
+from app.models import QuizAttempt
 from app.models.learner import aware
 from app.progress.resets import reset_time
-from app.progress.services import END_PERCENT, course_rows, unmet_questions
+from app.progress.services import END_PERCENT, ProgressRow, course_rows, unmet_questions
 from app.quizzes.learner import Learner
 
 RECENT_ACTIVITY = 6  # entries in "Recent activity"
@@ -32,7 +32,7 @@ def iso(moment: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class LessonStatus:
     lesson: Lesson
-    row: LessonProgress | None
+    row: ProgressRow | None
 
     @property
     def started_at(self) -> datetime | None:

@@ -41,22 +41,23 @@ class Learner:
         """``"user"`` or ``"guest"``: which of ``learner_is`` statements fits this learner."""
         return "user" if self.user_id is not None else "guest"
 
-    def params(self) -> dict[str, Any]:
-        """Values for the bound parameters of ``learner_is(model, self.kind)``."""
+    def params(self, prefix: str = "") -> dict[str, Any]:
+        """Values for the bound parameters of ``learner_is(model, self.kind, prefix)``."""
         if self.user_id is not None:
-            return {"user_id": self.user_id}
-        return {"guest_id": self.guest_id}
+            return {f"{prefix}user_id": self.user_id}
+        return {f"{prefix}guest_id": self.guest_id}
 
 
-def learner_is(model: Any, kind: str) -> ColumnElement[bool]:
+def learner_is(model: Any, kind: str, prefix: str = "") -> ColumnElement[bool]:
     """``Learner.rows_of`` with bound parameters, for statements built once and reused.
 
     A statement built once skips SQLAlchemy's per-call construction and cache-key work;
-    pass ``learner.params()`` when executing it.
+    pass ``learner.params(prefix)`` when executing it. (An INSERT keeps the names of its
+    own columns for itself: its subqueries use a ``prefix``.)
     """
     if kind == "user":
-        return model.user_id == bindparam("user_id")
-    return and_(model.user_id.is_(None), model.guest_id == bindparam("guest_id"))
+        return model.user_id == bindparam(f"{prefix}user_id")
+    return and_(model.user_id.is_(None), model.guest_id == bindparam(f"{prefix}guest_id"))
 
 
 def current_learner(create: bool = False) -> Learner | None:

@@ -26,12 +26,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
-from app.models.learner import aware
-from app.progress.resets import since_reset, since_reset_for
+from app.models.learner import aware, now
+from app.progress.resets import since_reset
 from app.quiz_types import GradeResult, QuestionType, QuizSpec
 from app.quizzes.learner import Learner, learner_is
 
@@ -152,41 +153,103 @@ def record_attempt(
 
     Raises ``QuizConflict`` (stale revision, another learner's submission id) and
     ``InvalidAnswer`` (nothing stored in either case).
+
+    One prebuilt statement stores the attempt unless its submission id is taken, numbers
+    it, notes whether the answer was shown before, and gives back what the reply needs.
     """
-    previous = _attempt_by_submission(submission_id)
-    if previous is not None:
-        return _replay(learner, where, spec, kind, previous)
     if revision != spec.revision:
+        previous = _attempt_by_submission(submission_id)
+        if previous is not None:  # a resent form from before the question changed
+            return _replay(learner, where, spec, kind, previous)
         raise StaleRevision
     result = kind.grade(spec, answer)
-    attempt = QuizAttempt(
-        **learner.columns(),
+    dialect = db.session.get_bind().dialect.name
+    params = {
+        **learner.params("q_"),
+        "q_course": where.course,
+        "q_lesson": where.lesson,
+        "q_question_id": where.question_id,
+        "user_id": learner.user_id,
+        "guest_id": learner.guest_id,
         **where.columns(),
-        revision=spec.revision,
+        "revision": spec.revision,
+        "submission_id": submission_id,
+        "answer": answer,
+        "correct": result.correct,
+        "score": result.score,
+        "misconceptions": list(result.misconceptions),
+        "created_at": now(),
+    }
+    connection = db.session.connection()  # Core: the statement is ready, no ORM work
+    stored = connection.execute(_insert_attempt(learner.kind, dialect), params).first()
+    if stored is None:
+        # The submission id is stored already (a resent answer, or a concurrent request
+        # that stored it first): answer as the first time. Nothing was written.
+        previous = _attempt_by_submission(submission_id)
+        if previous is None:  # held by an attempt deleted since (its account was deleted)
+            raise SubmissionTaken
+        return _replay(learner, where, spec, kind, previous)
+    forget_activity()
+    attempt = StoredAttempt(
+        id=stored.id,
         submission_id=submission_id,
+        revision=spec.revision,
         answer=answer,
         correct=result.correct,
-        score=result.score,
-        misconceptions=list(result.misconceptions),
-        # Computed by the INSERT itself, so two quick submissions never share a number.
-        attempt_number=_attempt_count(learner, where).scalar_subquery() + 1,
-        # Shown since the learner last started the course over (a reset hides answers again).
-        after_reveal=_revealed(learner, where),
+        attempt_number=stored.attempt_number,
+        created_at=params["created_at"],
     )
-    db.session.add(attempt)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # A concurrent request stored the same submission_id first: answer as it did.
-        # Nothing else is written before an attempt, so rolling back loses nothing.
-        db.session.rollback()
-        previous = _attempt_by_submission(submission_id)
-        if previous is None:
-            raise
-        return _replay(learner, where, spec, kind, previous)
-    db.session.refresh(attempt, ["attempt_number", "after_reveal"])
-    forget_activity()
-    return Recorded(StoredAttempt.of(attempt), result)
+    return Recorded(attempt, result)
+
+
+@cache
+def _insert_attempt(kind: str, dialect: str) -> Any:
+    """INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING id, attempt_number.
+
+    The attempt's number is computed by the INSERT itself, so two quick submissions never
+    share one; ``after_reveal``: the learner pressed "Show answer" on the question since
+    their last reset. The subqueries' parameters are prefixed ``q_``.
+    """
+    mine = (
+        QuizAttempt.course == bindparam("q_course"),
+        QuizAttempt.lesson == bindparam("q_lesson"),
+        QuizAttempt.question_id == bindparam("q_question_id"),
+    )
+    count = select(func.count(QuizAttempt.id)).where(learner_is(QuizAttempt, kind, "q_"), *mine)
+    revealed = exists().where(
+        learner_is(QuizReveal, kind, "q_"),
+        QuizReveal.course == bindparam("q_course"),
+        QuizReveal.lesson == bindparam("q_lesson"),
+        QuizReveal.question_id == bindparam("q_question_id"),
+        since_reset(kind, QuizReveal.created_at, "q_"),
+    )
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(QuizAttempt.__table__)
+        .values(
+            **{
+                name: bindparam(name, type_=QuizAttempt.__table__.c[name].type)
+                for name in (
+                    "user_id",
+                    "guest_id",
+                    "course",
+                    "lesson",
+                    "question_id",
+                    "revision",
+                    "submission_id",
+                    "answer",
+                    "correct",
+                    "score",
+                    "misconceptions",
+                    "created_at",
+                )
+            },
+            attempt_number=count.scalar_subquery() + 1,
+            after_reveal=revealed,
+        )
+        .on_conflict_do_nothing(index_elements=["submission_id"])
+        .returning(QuizAttempt.id, QuizAttempt.attempt_number)
+    )
 
 
 def _replay(
@@ -206,27 +269,6 @@ _BY_SUBMISSION = select(QuizAttempt).where(QuizAttempt.submission_id == bindpara
 
 def _attempt_by_submission(submission_id: str) -> QuizAttempt | None:
     return db.session.scalar(_BY_SUBMISSION, {"submission_id": submission_id})
-
-
-def _attempt_count(learner: Learner, where: Where) -> Any:
-    """SELECT count of the learner's attempts at one question."""
-    return select(func.count(QuizAttempt.id)).where(
-        learner.rows_of(QuizAttempt),
-        QuizAttempt.course == where.course,
-        QuizAttempt.lesson == where.lesson,
-        QuizAttempt.question_id == where.question_id,
-    )
-
-
-def _revealed(learner: Learner, where: Where) -> Any:
-    """SQL: the learner pressed "Show answer" on the question since their last reset."""
-    return exists().where(
-        learner.rows_of(QuizReveal),
-        QuizReveal.course == where.course,
-        QuizReveal.lesson == where.lesson,
-        QuizReveal.question_id == where.question_id,
-        since_reset_for(learner, where.course, QuizReveal.created_at),
-    )
 
 
 def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str) -> bool:
@@ -302,10 +344,11 @@ def forget_activity() -> None:
 
 def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity:
     params = {**learner.params(), "course": course, "lesson": lesson}
-    attempts = {row.question_id: row for row in db.session.execute(_attempts(learner.kind), params)}
+    connection = db.session.connection()  # Core: plain rows of prebuilt statements
+    attempts = {row.question_id: row for row in connection.execute(_attempts(learner.kind), params)}
     reveals: dict[str, datetime] = {}
     hints: dict[str, int] = {}
-    for question_id, revealed_at, shown_hints in db.session.execute(_reveals(learner.kind), params):
+    for question_id, revealed_at, shown_hints in connection.execute(_reveals(learner.kind), params):
         if revealed_at is not None:
             reveals[question_id] = revealed_at
         else:
