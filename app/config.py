@@ -102,8 +102,8 @@ class BaseConfig:
     COMPRESS_LEVEL = 1
     COMPRESS_MIN_SIZE = 500
     # Rendered lesson pages a worker keeps per learner state (app/lessons/snapshots.py),
-    # about 100 KB each; 0 renders every page.
-    LESSON_SNAPSHOT_BYTES = 16 * 1024 * 1024
+    # 50-90 KB each; 0 renders every page.
+    LESSON_SNAPSHOT_BYTES = 4 * 1024 * 1024
     COMPRESS_STREAMS = False
     COMPRESS_REGISTER = False
 

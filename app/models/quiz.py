@@ -17,11 +17,21 @@ SUBMISSION_ID_LENGTH = 36  # a UUID in its canonical text form
 REVISION_LENGTH = 32
 
 
-def learner_lesson_indexes(table: str) -> tuple[Index, Index]:
-    """A learner's rows of one lesson, found without reading other learners' rows."""
+def learner_lesson_indexes(table: str, *covered: str) -> tuple[Index, Index]:
+    """A learner's rows of one lesson, found without reading other learners' rows.
+
+    ``covered`` columns are held in the index too, so that reading them needs no row.
+    """
     return (
-        Index(f"ix_{table}_user_lesson", "user_id", "course", "lesson", "question_id"),
-        Index(f"ix_{table}_guest_lesson", "guest_id", "course", "lesson", "question_id"),
+        Index(f"ix_{table}_user_lesson", "user_id", "course", "lesson", "question_id", *covered),
+        Index(
+            f"ix_{table}_guest_lesson",
+            "guest_id",
+            "course",
+            "lesson",
+            "question_id",
+            *(("user_id", *covered) if covered else ()),
+        ),
     )
 
 
@@ -49,7 +59,8 @@ class QuizAttempt(LearnerActivity, db.Model):
             "correct",
         ),
         Index("ix_quiz_attempt_wrong", "course", "correct", "lesson", "question_id"),
-        *learner_lesson_indexes("quiz_attempt"),
+        # A learner's counts and verdicts per question are read from these alone.
+        *learner_lesson_indexes("quiz_attempt", "correct", "after_reveal", "created_at"),
     )
 
     submission_id: Mapped[str] = mapped_column(String(SUBMISSION_ID_LENGTH), unique=True)

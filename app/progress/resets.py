@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import ColumnElement, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 
 from app.database import insert_ignoring_duplicates
 from app.extensions import db
@@ -35,14 +35,20 @@ def since_reset(
 ) -> ColumnElement[bool]:
     """SQL: ``moment`` is not before the learner's latest reset of the course (so it counts).
 
-    A correlated ``NOT EXISTS`` with the parameters of ``learner_is(…, kind, prefix)`` and
-    ``<prefix>course``, so readers need no separate query for the reset time.
+    Compares with the reset time read by a subquery that does not depend on the row, so
+    the database reads it once per statement rather than once per row. Its parameters
+    are those of ``learner_is(…, kind, prefix)`` and ``<prefix>course``; readers need no
+    separate query for the reset time.
     """
-    return ~exists().where(
-        learner_is(CourseReset, kind, prefix),
-        CourseReset.course == bindparam(f"{prefix}course"),
-        CourseReset.reset_at > moment,
+    reset = (
+        select(func.max(CourseReset.reset_at))
+        .where(
+            learner_is(CourseReset, kind, prefix),
+            CourseReset.course == bindparam(f"{prefix}course"),
+        )
+        .scalar_subquery()
     )
+    return or_(reset.is_(None), moment >= reset)
 
 
 def reset_course(learner: Learner, course: str) -> datetime:

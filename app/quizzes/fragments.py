@@ -23,12 +23,33 @@ _CSRF = "\x00csrf-token\x00"
 def question_html(view: QuestionView) -> Markup:
     """The question's section, as the ``quiz_question`` macro renders it.
 
-    While a kept page is rendered (``app.fragments.slots_open``), a question shown in
-    several orders is rendered in each of them, and the page picks one per response.
+    While a kept page is rendered (``app.fragments.slots_open``) the page keeps it, with
+    a variants slot for its choices (``choices_html``).
     """
-    if len(view.orders) > 1 and slots_are_open():
-        return variants_slot(tuple(_question_html(replace(view, options=o)) for o in view.orders))
+    if slots_are_open():
+        return macro("_macros/quiz.html", "quiz_question")(view)
     return _question_html(view)
+
+
+def choices_html(view: QuestionView) -> Markup:
+    """The question's answer inputs, as the ``quiz_choices`` macro renders them.
+
+    While a kept page is rendered, choices shown in several orders are rendered in each
+    (kept per order while nothing is chosen), and each response picks one.
+    """
+    render = macro("_macros/quiz.html", "quiz_choices")
+    if len(view.orders) > 1 and slots_are_open():
+        spec = view.spec
+        if view.chosen:
+            return variants_slot(tuple(render(replace(view, options=o)) for o in view.orders))
+        key = ("choices", id(render), spec.id, spec.revision)
+        return variants_slot(
+            tuple(
+                kept((*key, order), spec, lambda order=order: render(replace(view, options=order)))
+                for order in view.orders
+            )
+        )
+    return render(view)
 
 
 def _question_html(view: QuestionView) -> Markup:

@@ -39,7 +39,7 @@ from app.quizzes.forms import (
     sentence,
     submission_id_of,
 )
-from app.quizzes.fragments import question_html
+from app.quizzes.fragments import choices_html, question_html
 from app.quizzes.learner import Learner, current_learner
 from app.quizzes.page import LessonQuizzes, lesson_quizzes
 from app.quizzes.present import QuestionView
@@ -60,6 +60,7 @@ bp = Blueprint(
     url_prefix="/courses/<slug:course_slug>/<slug:lesson_slug>/quiz/<slug:question_id>",
 )
 bp.add_app_template_global(question_html)
+bp.add_app_template_global(choices_html)
 
 
 @bp.errorhandler(Refused)
