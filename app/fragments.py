@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import g, get_template_attribute
+from flask import current_app, g, get_template_attribute, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
@@ -94,7 +94,31 @@ def variants_slot(renderings: tuple[str, ...]) -> Markup:
 
 def csrf_token() -> str:
     """The request's CSRF token (the ``csrf_token()`` of templates), or its slot."""
-    return CSRF_SLOT if slots_are_open() else generate_csrf()
+    return CSRF_SLOT if slots_are_open() else signed_csrf_token()
+
+
+MAX_SIGNED_TOKENS = 4096  # sessions whose signed token a worker keeps; all go when full
+_signed_tokens: dict[tuple[Any, str], str] = {}
+
+
+def signed_csrf_token() -> str:
+    """Flask-WTF's ``generate_csrf()``, signed once per worker for each session's token.
+
+    The signed form only adds a signature and its time to the session's token, and with
+    ``WTF_CSRF_TIME_LIMIT = None`` any signed form of it stays valid: the signature is
+    computed once instead of for every page. With a time limit, every page signs afresh.
+    """
+    config = current_app.config
+    raw = session.get(config["WTF_CSRF_FIELD_NAME"])
+    if config["WTF_CSRF_TIME_LIMIT"] is not None or not isinstance(raw, str):
+        return generate_csrf()
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
+    token = _signed_tokens.get(key)
+    if token is None:
+        if len(_signed_tokens) >= MAX_SIGNED_TOKENS:
+            _signed_tokens.clear()
+        token = _signed_tokens[key] = generate_csrf()
+    return token
 
 
 def submission_id() -> str:

@@ -27,9 +27,9 @@ snapshots); the oldest snapshots go first.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import secrets
-import uuid
 import zlib
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
@@ -39,14 +39,13 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 
 from app.accounts.roles import sees_authoring_errors
 from app.assets import canonical_url
 from app.content.model import Lesson
 from app.extensions import db
-from app.fragments import kept, slots_open
+from app.fragments import kept, signed_csrf_token, slots_open
 from app.gzip_parts import FINAL, HEADER, stored_block, trailer
 from app.models import CourseReset, HintReveal, LessonProgress, QuizAttempt, QuizReveal
 from app.models.learner import aware
@@ -99,25 +98,20 @@ class LearnerState:
 
 
 def read_state(learner: Learner, course: str, lesson: str) -> LearnerState:
-    """The learner's state for a lesson page: two prebuilt statements, plain rows."""
-    connection = db.session.connection()
+    """The learner's state for a lesson page: one prebuilt statement, plain rows."""
     params = {**learner.params(), "course": course, "lesson": lesson}
-    progress = connection.execute(_progress_statement(learner.kind), params).all()
-    activity = connection.execute(_activity_statement(learner.kind), params).one()
-    return LearnerState(tuple(tuple(row) for row in progress), tuple(activity))
+    rows = db.session.connection().execute(_state_statement(learner.kind), params).all()
+    activity = tuple(rows[0][:ACTIVITY_COLUMNS])
+    progress = tuple(tuple(row[ACTIVITY_COLUMNS:]) for row in rows if row[ACTIVITY_COLUMNS])
+    return LearnerState(progress, activity)
+
+
+ACTIVITY_COLUMNS = 7  # answers, reveals and hints (count and newest id each), the reset
 
 
 @cache
-def _progress_statement(kind: str) -> Select[Any]:
-    return (
-        select(*PROGRESS_COLUMNS)
-        .where(learner_is(LessonProgress, kind), LessonProgress.course == bindparam("course"))
-        .order_by(LessonProgress.lesson)
-    )
-
-
-@cache
-def _activity_statement(kind: str) -> Select[Any]:
+def _state_statement(kind: str) -> Select[Any]:
+    """One row of activity figures, joined to each of the learner's progress rows."""
     columns = []
     for model in (QuizAttempt, QuizReveal, HintReveal):
         rows = (
@@ -131,7 +125,13 @@ def _activity_statement(kind: str) -> Select[Any]:
         learner_is(CourseReset, kind), CourseReset.course == bindparam("course")
     )
     columns.append(reset.scalar_subquery())
-    return select(*columns)
+    activity = select(*columns).subquery("activity")
+    progress = and_(learner_is(LessonProgress, kind), LessonProgress.course == bindparam("course"))
+    return (
+        select(activity, *PROGRESS_COLUMNS)
+        .select_from(activity.outerjoin(LessonProgress, progress))
+        .order_by(LessonProgress.lesson)
+    )
 
 
 # --- snapshots ---------------------------------------------------------------------------
@@ -171,6 +171,7 @@ class Snapshot:
     pieces: tuple[Piece, ...]
     token_length: int  # the CSRF token's length the blocks were made for; -1: none made
     size: int  # bytes kept
+    submissions: int  # submission id slots filled per response (at most)
 
     @classmethod
     def of(cls, html: str, variants: list[tuple[str, ...]], token_length: int) -> Snapshot:
@@ -178,12 +179,16 @@ class Snapshot:
             token_length = -1  # a control character in a lesson: compress per response
         compile_ = _Compiler(variants, token_length)
         pieces, _ = compile_(html)
-        return cls(pieces, token_length, compile_.size)
+        submissions = html.count("\x00slot:submission\x00") + sum(
+            max(text.count("\x00slot:submission\x00") for text in group) for group in variants
+        )
+        return cls(pieces, token_length, compile_.size, submissions)
 
     def fill(self, gzipped: bool) -> bytes:
         """The page with this response's CSRF token, fresh submission ids, and variants."""
-        token = generate_csrf().encode()
+        token = signed_csrf_token().encode()
         token_block = stored_block(token)
+        submission_ids = new_submission_ids(self.submissions)
         raws: list[bytes] = []
         blocks: list[bytes] = [HEADER]
 
@@ -196,7 +201,7 @@ class Snapshot:
                     raws.append(token)
                     blocks.append(token_block)
                 elif piece == SUBMISSION:
-                    value = str(uuid.uuid4()).encode()
+                    value = submission_ids.pop() if submission_ids else new_submission_ids(1)[0]
                     raws.append(value)
                     blocks.append(SUBMISSION_BLOCK_HEADER + value)
                 else:
@@ -211,6 +216,18 @@ class Snapshot:
         blocks.append(FINAL)
         blocks.append(trailer(zlib.crc32(plain), len(plain)))
         return b"".join(blocks)
+
+
+def new_submission_ids(count: int) -> list[bytes]:
+    """``count`` random (version 4) UUIDs as text, from one call for random bytes."""
+    data = bytearray(os.urandom(16 * count))
+    ids = []
+    for start in range(0, len(data), 16):
+        data[start + 6] = data[start + 6] & 0x0F | 0x40  # version 4
+        data[start + 8] = data[start + 8] & 0x3F | 0x80  # the RFC 4122 variant
+        h = data[start : start + 16].hex()
+        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode())
+    return ids
 
 
 class _Compiler:
@@ -309,7 +326,7 @@ def lesson_response(lesson: Lesson, state: LearnerState, render: Callable[[], st
         with slots_open() as variants:
             html = render()
         g.pop("gzip_kept_parts", None)  # the snapshot is compressed as a whole
-        snapshot = Snapshot.of(html, variants, len(generate_csrf()))
+        snapshot = Snapshot.of(html, variants, len(signed_csrf_token()))
         store.put(key, lesson, snapshot)
     gzipped = bool(request.accept_encodings["gzip"])
     response = current_app.response_class(snapshot.fill(gzipped), mimetype="text/html")
