@@ -67,7 +67,7 @@ def _question_html(view: QuestionView) -> Markup:
 def _untouched(view: QuestionView) -> bool:
     return not (
         view.result
-        or view.attempts
+        or view.answered
         or view.attempt_number
         or view.stale
         or view.notice

@@ -38,7 +38,7 @@ class QuestionView:
     typed: str = ""  # the text to show in a typed answer's box
     result: GradeResult | None = None  # the latest attempt's, when it fits this revision
     attempt_number: int | None = None
-    attempts: int = 0
+    answered: bool = False  # since the learner last started the course over
     stale: bool = False  # the latest attempt answered an older version of the question
     notice: str = ""  # why the last submission was refused
     revealed: bool = False
@@ -97,7 +97,7 @@ def question_view(
     values = _as_list(shown_answer)
     orders = display_orders(spec, values)
     can_reveal = (
-        state.wrong_attempts > 0 and not revealed and not (result is not None and result.correct)
+        state.answered_wrong and not revealed and not (result is not None and result.correct)
     )
     view = QuestionView(
         spec=spec,
@@ -113,7 +113,7 @@ def question_view(
         typed=values[0] if spec.type in ("text", "number") and values else "",
         result=result,
         attempt_number=latest.attempt_number if latest is not None else None,
-        attempts=state.attempts,
+        answered=state.answered,
         stale=stale,
         notice=notice,
         revealed=revealed,
@@ -129,7 +129,7 @@ def check_summary(check: KnowledgeCheck, states: Mapping[str, QuestionState]) ->
     answered = first = 0
     for spec in check.questions:
         state = states.get(spec.id)
-        if state is not None and state.attempts:
+        if state is not None and state.answered:
             answered += 1
             first += 1 if state.first_try_correct else 0
     return CheckSummary(check.index, len(check.questions), answered, first)

@@ -16,9 +16,10 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    String,
     and_,
     bindparam,
-    case,
+    cast,
     exists,
     func,
     literal,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
@@ -98,9 +100,9 @@ class ShownAttempt(Protocol):
 class QuestionState:
     """One learner's history with one question, as the page and the JSON need it."""
 
-    attempts: int = 0
+    answered: bool = False  # since the learner last started the course over
     latest: ShownAttempt | None = None
-    wrong_attempts: int = 0
+    answered_wrong: bool = False
     first_try_correct: bool | None = None  # None until answered
     revealed_at: datetime | None = None  # the latest "Show answer"
     hints_shown: int = 0
@@ -215,7 +217,15 @@ def _insert_attempt(kind: str, dialect: str) -> Any:
         QuizAttempt.lesson == bindparam("q_lesson"),
         QuizAttempt.question_id == bindparam("q_question_id"),
     )
-    count = select(func.count(QuizAttempt.id)).where(learner_is(QuizAttempt, kind, "q_"), *mine)
+    # The learner's attempts at a question are numbered 1, 2, 3… (a claim renumbers them):
+    # the next number follows the newest attempt's, found without counting them all.
+    newest = (
+        select(QuizAttempt.attempt_number)
+        .where(learner_is(QuizAttempt, kind, "q_"), *mine)
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     revealed = exists().where(
         learner_is(QuizReveal, kind, "q_"),
         QuizReveal.course == bindparam("q_course"),
@@ -244,7 +254,7 @@ def _insert_attempt(kind: str, dialect: str) -> Any:
                     "created_at",
                 )
             },
-            attempt_number=count.scalar_subquery() + 1,
+            attempt_number=func.coalesce(newest, 0) + 1,
             after_reveal=revealed,
         )
         .on_conflict_do_nothing(index_elements=["submission_id"])
@@ -276,7 +286,7 @@ def reveal_answer(learner: Learner, where: Where, spec: QuizSpec, revision: str)
     if revision != spec.revision:
         raise StaleRevision
     state = question_state(learner, where)
-    if state.wrong_attempts == 0:
+    if not state.answered_wrong:
         raise RevealTooEarly
     if state.revealed or (state.latest is not None and state.latest.correct):
         return False
@@ -343,9 +353,18 @@ def forget_activity() -> None:
 
 
 def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity:
+    from app.lessons.store import catalog  # the lesson's questions; the store reads no rows
+
+    found = catalog().course(course)
+    shown = found.lesson(lesson) if found is not None else None
+    ids = [question.id for question in shown.questions] if shown is not None else []
     params = {**learner.params(), "course": course, "lesson": lesson}
     connection = db.session.connection()  # Core: plain rows of prebuilt statements
-    attempts = {row.question_id: row for row in connection.execute(_attempts(learner.kind), params)}
+    attempts = {}
+    if ids:
+        asked = {f"q{n}": question_id for n, question_id in enumerate(ids)}
+        rows = connection.execute(_attempts(learner.kind, len(ids)), {**params, **asked})
+        attempts = {row.question_id: row for row in rows}
     reveals: dict[str, datetime] = {}
     hints: dict[str, int] = {}
     for question_id, revealed_at, shown_hints in connection.execute(_reveals(learner.kind), params):
@@ -357,10 +376,10 @@ def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity
     for question_id in set(attempts) | set(reveals) | set(hints):
         row = attempts.get(question_id)
         states[question_id] = QuestionState(
-            attempts=int(row.attempts) if row else 0,
+            answered=row is not None,
             latest=row,
-            wrong_attempts=int(row.wrong or 0) if row else 0,
-            first_try_correct=row.first % 2 == 0 if row else None,
+            answered_wrong=bool(row.answered_wrong) if row else False,
+            first_try_correct=bool(row.first_correct) if row else None,
             revealed_at=reveals.get(question_id),
             hints_shown=hints.get(question_id, 0),
         )
@@ -378,32 +397,60 @@ def _scope(model: Any, kind: str) -> ColumnElement[bool]:
 
 
 @cache
-def _attempts(kind: str) -> Select[Any]:
-    """Per question: counts, and the newest attempt's columns (``ShownAttempt``)."""
-    wrong = case((QuizAttempt.correct, 0), else_=1)
-    met = case((and_(QuizAttempt.correct, QuizAttempt.after_reveal.is_(False)), 1), else_=0)
-    per_question = (
-        select(
-            QuizAttempt.question_id,
-            func.count().label("attempts"),
-            func.max(QuizAttempt.id).label("id"),
-            func.sum(wrong).label("wrong"),
-            # The first attempt's id, doubled, plus 1 when it was wrong: even means correct.
-            func.min(QuizAttempt.id * 2 + wrong).label("first"),
-            func.max(met).label("met"),
+def _attempts(kind: str, questions: int) -> Select[Any]:
+    """Per question answered since the reset: the newest attempt's columns (``ShownAttempt``),
+    whether one was wrong, whether the first was right, and whether one was right before
+    the answer was shown.
+
+    Each figure is one index lookup per question (``q0``, ``q1``… are the lesson's question
+    ids), so reading them takes as long after a thousand attempts as after one.
+    """
+    asked = union_all(
+        *(select(cast(bindparam(f"q{n}"), String).label("id")) for n in range(questions))
+    ).subquery("asked")
+
+    def mine(attempt: Any) -> tuple[ColumnElement[bool], ...]:
+        return (
+            learner_is(attempt, kind),
+            attempt.course == bindparam("course"),
+            attempt.lesson == bindparam("lesson"),
+            attempt.question_id == asked.c.id,
         )
-        .where(_scope(QuizAttempt, kind))
-        .group_by(QuizAttempt.question_id)
-        .subquery()
+
+    newest, first, wrong, met = (aliased(QuizAttempt) for _ in range(4))
+    latest = aliased(QuizAttempt, name="latest")
+    newest_id = select(func.max(newest.id)).where(*mine(newest)).scalar_subquery()
+    return (
+        select(
+            asked.c.id.label("question_id"),
+            latest.id,
+            latest.revision,
+            latest.answer,
+            latest.correct,
+            latest.attempt_number,
+            latest.created_at,
+            exists()
+            .where(*mine(wrong), wrong.correct.is_(False), since_reset(kind, wrong.created_at))
+            .label("answered_wrong"),
+            select(first.correct)
+            .where(*mine(first), since_reset(kind, first.created_at))
+            .order_by(first.id)
+            .limit(1)
+            .scalar_subquery()
+            .label("first_correct"),
+            exists()
+            .where(
+                *mine(met),
+                met.correct.is_(True),
+                met.after_reveal.is_(False),
+                since_reset(kind, met.created_at),
+            )
+            .label("met"),
+        )
+        .select_from(asked)
+        .join(latest, latest.id == newest_id)
+        .where(since_reset(kind, latest.created_at))
     )
-    return select(
-        per_question,
-        QuizAttempt.revision,
-        QuizAttempt.answer,
-        QuizAttempt.correct,
-        QuizAttempt.attempt_number,
-        QuizAttempt.created_at,
-    ).join(QuizAttempt, QuizAttempt.id == per_question.c.id)
 
 
 @cache
