@@ -76,6 +76,20 @@ def test_models_and_migrations_agree(make_app: MakeApp, empty_database_url: str)
     assert result.exit_code == 0, result.output
 
 
+def test_revision_ids_fit_the_version_table() -> None:
+    """Alembic keeps the revision id in a VARCHAR(32): PostgreSQL refuses a longer one,
+    while SQLite would store it."""
+    versions = PROJECT_ROOT / "migrations" / "versions"
+    ids = {}
+    for path in sorted(versions.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "revision":
+                ids[path.name] = ast.literal_eval(node.value)
+    assert len(ids) >= 7
+    assert {name: rid for name, rid in ids.items() if len(rid) > 32} == {}
+
+
 def row_counts(app: Flask) -> dict[str, int]:
     """Rows in every table of the app's database."""
     with app.app_context(), db.engine.connect() as connection:

@@ -5,14 +5,14 @@ verdict, and whether an answer was right before it was shown, since the learner'
 reset. With the verdicts and times in the per-learner indexes, that reads no table row,
 however many attempts a learner made.
 
-Revision ID: 0007_covering_learner_attempt_indexes
+Revision ID: 0007_covering_attempt_indexes
 Revises: 0006_learner_lesson_indexes
 Create Date: 2026-11-21
 """
 
 from alembic import op
 
-revision = '0007_covering_learner_attempt_indexes'
+revision = '0007_covering_attempt_indexes'
 down_revision = '0006_learner_lesson_indexes'
 branch_labels = None
 depends_on = None
