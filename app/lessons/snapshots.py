@@ -45,7 +45,14 @@ from app.accounts.roles import sees_authoring_errors
 from app.assets import canonical_url
 from app.content.model import Lesson
 from app.extensions import db
-from app.fragments import kept, signed_csrf_token, slots_open
+from app.fragments import (
+    CSRF_SLOT,
+    SUBMISSION_SLOT,
+    VARIANTS_SLOT,
+    kept,
+    signed_csrf_token,
+    slots_open,
+)
 from app.gzip_parts import FINAL, HEADER, stored_block, trailer
 from app.models import CourseReset, HintReveal, LessonProgress, QuizAttempt, QuizReveal
 from app.models.learner import aware
@@ -140,7 +147,8 @@ SNAPSHOT_LEVEL = 6  # compressed once per snapshot: 15% smaller than level 1, fo
 SUBMISSION_ID_LENGTH = 36  # str(uuid.uuid4())
 SUBMISSION_BLOCK_HEADER = stored_block(b"-" * SUBMISSION_ID_LENGTH)[:-SUBMISSION_ID_LENGTH]
 PLACEHOLDER = "\x01"  # a character escaped HTML never holds: no text matches a placeholder
-SLOT_RE = re.compile("\x00slot:(csrf|submission|variants:(\\d+))\x00")
+VARIANTS_RE = re.escape(VARIANTS_SLOT).replace(r"\{\}", r"(\d+)")
+SLOT_RE = re.compile(f"{re.escape(CSRF_SLOT)}|{re.escape(SUBMISSION_SLOT)}|{VARIANTS_RE}")
 
 
 @dataclass(frozen=True)
@@ -179,8 +187,8 @@ class Snapshot:
             token_length = -1  # a control character in a lesson: compress per response
         compile_ = _Compiler(variants, token_length)
         pieces, _ = compile_(html)
-        submissions = html.count("\x00slot:submission\x00") + sum(
-            max(text.count("\x00slot:submission\x00") for text in group) for group in variants
+        submissions = html.count(SUBMISSION_SLOT) + sum(
+            max(text.count(SUBMISSION_SLOT) for text in group) for group in variants
         )
         return cls(pieces, token_length, compile_.size, submissions)
 
@@ -254,9 +262,9 @@ class _Compiler:
             if match is None:
                 break
             position = match.end()
-            slot = match.group(1)
-            if slot.startswith("variants:"):
-                choices = [self.variant(text) for text in self.variants[int(match.group(2))]]
+            slot = match.group(0)
+            if match.group(1) is not None:  # variants
+                choices = [self.variant(text) for text in self.variants[int(match.group(1))]]
                 pieces.append(Variants(tuple(piece for piece, _ in choices)))
                 lengths = {size for _, size in choices}
                 if len(lengths) == 1:
@@ -265,8 +273,8 @@ class _Compiler:
                     size = -1
                     compressor.flush(zlib.Z_FULL_FLUSH)
             else:
-                size = self.token_length if slot == "csrf" else SUBMISSION_ID_LENGTH
-                pieces.append(CSRF if slot == "csrf" else SUBMISSION)
+                size = self.token_length if slot == CSRF_SLOT else SUBMISSION_ID_LENGTH
+                pieces.append(CSRF if slot == CSRF_SLOT else SUBMISSION)
             if size >= 0:
                 compressor.compress((PLACEHOLDER * size).encode())
                 compressor.flush(zlib.Z_SYNC_FLUSH)  # the slot's blocks: replaced per response
