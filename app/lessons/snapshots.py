@@ -56,20 +56,12 @@ from app.fragments import (
 from app.gzip_parts import FINAL, HEADER, stored_block, trailer
 from app.models import CourseReset, HintReveal, LessonProgress, QuizAttempt, QuizReveal
 from app.models.learner import aware
-from app.progress.services import visit_is_due
+from app.progress.services import PROGRESS_SHOWN, visit_is_due
 from app.progress.views import ago
 from app.quizzes.learner import Learner, learner_is
 
 CSRF, SUBMISSION = 0, 1  # the slots of a snapshot's pieces
-PROGRESS_COLUMNS = (
-    LessonProgress.lesson,
-    LessonProgress.started_at,
-    LessonProgress.last_seen_at,
-    LessonProgress.furthest_section,
-    LessonProgress.percent_read,
-    LessonProgress.completed_at,
-    LessonProgress.marked_complete,
-)
+PROGRESS_COLUMNS = (LessonProgress.lesson, *PROGRESS_SHOWN)
 
 
 @dataclass(frozen=True)

@@ -157,8 +157,7 @@ def _reading_update(kind: str) -> Any:
     )
 
 
-PROGRESS_RETURNED = (
-    LessonProgress.id,
+PROGRESS_SHOWN = (  # what pages and the API show of a progress row (``ProgressRow``)
     LessonProgress.started_at,
     LessonProgress.last_seen_at,
     LessonProgress.furthest_section,
@@ -166,6 +165,7 @@ PROGRESS_RETURNED = (
     LessonProgress.completed_at,
     LessonProgress.marked_complete,
 )
+PROGRESS_RETURNED = (LessonProgress.id, *PROGRESS_SHOWN)
 _completion = (
     update(LessonProgress.__table__)
     .where(LessonProgress.id == bindparam("q_id"), LessonProgress.completed_at.is_(None))
