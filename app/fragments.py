@@ -9,7 +9,6 @@ too, since ``flask --debug`` reloads templates.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -72,24 +71,10 @@ def slots_are_open() -> bool:
 
 
 def variants_slot(renderings: tuple[str, ...]) -> Markup:
-    """A slot for one of ``renderings`` (each may hold token slots), picked per response.
-
-    What all renderings share at their start and end stays in the page; the slot holds
-    only the stretch where they differ (for a question, its list of options).
-    """
-    start = len(os.path.commonprefix(renderings))
-    end = len(os.path.commonprefix([text[::-1] for text in renderings]))
-    shortest = min(len(text) for text in renderings)
-    end = min(end, shortest - start)
-    head, tail = renderings[0][:start], renderings[0][len(renderings[0]) - end :]
-    if head.count("\x00") % 2:  # never cut a slot marker in two
-        head = head[: head.rindex("\x00")]
-    if tail.count("\x00") % 2:
-        tail = tail[tail.index("\x00") + 1 :]
+    """A slot for one of ``renderings`` (each may hold token slots), picked per response."""
     variants = g.slot_variants
-    variants.append(tuple(text[len(head) : len(text) - len(tail)] for text in renderings))
-    marker = VARIANTS_SLOT.format(len(variants) - 1)
-    return Markup(head + marker + tail)  # noqa: S704 - rendered markup and our own marker
+    variants.append(renderings)
+    return Markup(VARIANTS_SLOT.format(len(variants) - 1))  # noqa: S704 - our own marker
 
 
 def csrf_token() -> str:

@@ -825,8 +825,8 @@ MARKUP_ALLOWED: dict[tuple[str, str], str] = {
     ): "the kept macro output (escaped), with our constant attributes and an int put in",
     (
         "app/fragments.py",
-        "return Markup(head + marker + tail)",
-    ): "two cuts of the macro output (escaped), never inside a slot marker, and our marker",
+        "return Markup(VARIANTS_SLOT.format(len(variants) - 1))",
+    ): "our own slot marker: NUL characters, a constant text and a number",
 }
 # Ways to put text into a page unescaped, or to run text as a template.
 UNSAFE_PYTHON = re.compile(
