@@ -79,3 +79,36 @@ def test_a_tampered_cookie_starts_a_fresh_guest(client: FlaskClient) -> None:
     assert response.status_code == 200
     renewed = session_cookies(response)
     assert renewed and guest.value not in renewed[0]
+
+
+def test_a_cookie_read_again_holds_what_it_held(make_app: MakeApp) -> None:
+    """A worker remembers cookies it verified; a request that changes its session (a flash
+    message appended to the list the cookie held) never changes what that cookie holds."""
+    app = make_app()
+    browser = Browser(app)
+    first, second = f"{COURSE}what-is-flask/", f"{COURSE}wsgi/"
+    browser.client.get(first)
+    token = browser.token(second)
+    assert browser.client.post(f"{first}complete", data={"csrf_token": token}).status_code == 303
+    one_message = browser.client.get_cookie("session")
+    assert one_message is not None
+    # Sent with the cookie that holds the first message: the second is appended to its list.
+    assert browser.client.post(f"{second}complete", data={"csrf_token": token}).status_code == 303
+    browser.client.set_cookie("session", one_message.value)
+    page = browser.client.get(first).get_data(as_text=True)
+    assert page.count("is marked as complete.") == 1, "only the message that cookie held"
+
+
+def test_a_remembered_cookie_still_expires(make_app: MakeApp) -> None:
+    app = make_app(PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
+    client = app.test_client()
+    client.get(LESSON)
+    client.get(LESSON)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert session_cookies(client.get(LESSON)) == [], "read and remembered, nothing to send"
+    time.sleep(1.2)
+    client.set_cookie("session", cookie.value)
+    response = client.get(LESSON)
+    renewed = session_cookies(response)
+    assert renewed and cookie.value not in renewed[0], "an expired cookie starts a new session"

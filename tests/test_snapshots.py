@@ -172,3 +172,11 @@ def test_the_kept_pages_stay_within_their_budget(make_app: MakeApp) -> None:
     store = app.extensions["lesson_snapshots"]
     assert 0 < len(store) < 24
     assert store.size <= budget
+
+
+def test_a_kept_page_names_the_host_it_was_asked_on(make_app: MakeApp) -> None:
+    client = make_app().test_client()
+    for _ in range(2):
+        for host in ("learn.example.org", "courses.example.net"):
+            page = client.get(PATH, base_url=f"https://{host}").get_data(as_text=True)
+            assert f'<link rel="canonical" href="https://{host}{PATH}">' in page

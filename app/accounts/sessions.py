@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
+from sqlalchemy import bindparam, select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.accounts.claim import claim_guest_work
@@ -40,6 +41,10 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
 
+# Built once: every signed-in request loads its account (Session.get builds its query anew).
+_USER_BY_ID = select(User).where(User.id == bindparam("id"))
+
+
 def load_user(login_id: str) -> User | None:
     """The account for a login id, or None when it was signed out, reset or is too old."""
     user_id, _, rest = login_id.partition(":")
@@ -49,7 +54,7 @@ def load_user(login_id: str) -> User | None:
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
     if time.time() - int(signed_in_at) > lifetime:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER_BY_ID, {"id": int(user_id)}).scalar_one_or_none()
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user

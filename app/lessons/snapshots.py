@@ -10,8 +10,9 @@ uncompressed blocks of their own and the CRC-32 computed per response.
 A snapshot is kept under everything the page depends on:
 
 - the lesson (content loaded again gives new objects, and new snapshots);
-- the reader as the header shows them (guest, or account id, name and role) and the
-  page's canonical address (the host it was asked on, when ``SITE_URL`` is unset);
+- the reader as the header shows them (guest, or account id, name and role) and what the
+  page's canonical address is built from (the host it was asked on, when ``SITE_URL`` is
+  unset);
 - the learner's *state*: their progress rows in the course, the number and newest id of
   their answers, answer reveals and hints in the lesson, and their last reset of the
   course, read in two small queries (``read_state``). Attempts, reveals and hints are
@@ -42,7 +43,6 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, func, select
 
 from app.accounts.roles import sees_authoring_errors
-from app.assets import canonical_url
 from app.content.model import Lesson
 from app.extensions import db
 from app.fragments import (
@@ -319,7 +319,7 @@ def lesson_response(lesson: Lesson, state: LearnerState, render: Callable[[], st
     store: SnapshotStore = current_app.extensions["lesson_snapshots"]
     if not store.max_bytes or "_flashes" in session or sees_authoring_errors():
         return current_app.make_response(render())
-    key = (lesson.course_slug, lesson.slug, _reader(), canonical_url(), state)
+    key = (lesson.course_slug, lesson.slug, _reader(), _where_asked(), state)
     key += state.times_shown(lesson.slug)
     snapshot = store.get(key, lesson)
     if snapshot is None:
@@ -334,6 +334,16 @@ def lesson_response(lesson: Lesson, state: LearnerState, render: Callable[[], st
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     return response
+
+
+def _where_asked() -> tuple[Any, ...]:
+    """What the page's own address (canonical link, ``og:url``) is built from: ``SITE_URL``,
+    or else the scheme, host and mount point the request came with."""
+    if current_app.config["SITE_URL"]:
+        return ()
+    environ = request.environ
+    host = environ.get("HTTP_HOST") or (environ.get("SERVER_NAME"), environ.get("SERVER_PORT"))
+    return (environ.get("wsgi.url_scheme"), host, environ.get("SCRIPT_NAME", ""))
 
 
 def _reader() -> tuple[Any, ...]:
