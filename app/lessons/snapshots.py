@@ -99,7 +99,12 @@ class LearnerState:
 def read_state(learner: Learner, course: str, lesson: str) -> LearnerState:
     """The learner's state for a lesson page: one prebuilt statement, plain rows."""
     params = {**learner.params(), "course": course, "lesson": lesson}
-    rows = db.session.connection().execute(_state_statement(learner.kind), params).all()
+    # A connection of its own, not the ORM session's: a kept page then needs no session
+    # at all. A page rendered afresh reads in the session's own transaction; should a
+    # write land between the two reads, the newer page is kept under the older state,
+    # which no later request sends again.
+    with db.engine.connect() as connection:
+        rows = connection.execute(_state_statement(learner.kind), params).all()
     activity = tuple(rows[0][:ACTIVITY_COLUMNS])
     progress = tuple(tuple(row[ACTIVITY_COLUMNS:]) for row in rows if row[ACTIVITY_COLUMNS])
     return LearnerState(progress, activity)
