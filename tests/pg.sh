@@ -101,8 +101,10 @@ start_cluster() {
     echo "$PORT" | as_pg tee "$root/port" >/dev/null
     # fsync, synchronous_commit and full_page_writes are off: faster, and safe only because
     # this cluster is thrown away (a crash may corrupt it). Never use these for real data.
+    # Autovacuum is off too: its workers belong to another role, so the tests' DROP DATABASE
+    # ... WITH (FORCE) could not end one that had just started in a test's database.
     if ! as_pg "$PGBIN/pg_ctl" -D "$root/data" -l "$root/server.log" -w -t 30 -o \
-        "-c listen_addresses=127.0.0.1 -p $PORT -k $root/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        "-c listen_addresses=127.0.0.1 -p $PORT -k $root/sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off" \
         start >/dev/null; then
         cat "$root/server.log" >&2 || true
         die "the server did not start on 127.0.0.1:$PORT"

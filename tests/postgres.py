@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from app.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+DROP_ATTEMPTS = 5
 
 
 def dispose(app: Flask) -> None:
@@ -86,9 +88,18 @@ class Databases:
     def drop(self, name: str) -> None:
         for app in self.apps.pop(name, []):
             dispose(app)
-        self.admin().execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        for attempt in range(DROP_ATTEMPTS):
+            try:
+                self.admin().execute(statement)
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                # FORCE may not end a server process of another role that is working in
+                # the database (an autovacuum worker, when a cluster runs one): it soon
+                # leaves, so try again.
+                if attempt == DROP_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def close(self) -> None:
         """Drop whatever is left (the template last) and disconnect."""
