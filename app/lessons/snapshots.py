@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -56,6 +56,7 @@ from app.fragments import (
 from app.gzip_parts import FINAL, HEADER, stored_block, trailer
 from app.models import CourseReset, HintReveal, LessonProgress, QuizAttempt, QuizReveal
 from app.models.learner import aware
+from app.models.quiz import SUBMISSION_ID_LENGTH
 from app.progress.services import PROGRESS_SHOWN, visit_is_due
 from app.progress.views import ago
 from app.quizzes.learner import Learner, learner_is
@@ -141,7 +142,6 @@ def _state_statement(kind: str) -> Select[Any]:
 # --- snapshots ---------------------------------------------------------------------------
 
 SNAPSHOT_LEVEL = 5  # compressed once per snapshot: 15% smaller than level 1, for +0.5 ms
-SUBMISSION_ID_LENGTH = 36  # str(uuid.uuid4())
 SUBMISSION_BLOCK_HEADER = stored_block(b"-" * SUBMISSION_ID_LENGTH)[:-SUBMISSION_ID_LENGTH]
 PLACEHOLDER = "\x01"  # a character escaped HTML never holds: no text matches a placeholder
 VARIANTS_RE = re.escape(VARIANTS_SLOT).replace(r"\{\}", r"(\d+)")
@@ -310,9 +310,6 @@ class SnapshotStore:
 
     def __len__(self) -> int:
         return len(self._snapshots)
-
-    def __iter__(self) -> Iterator[Hashable]:
-        return iter(self._snapshots)
 
 
 def init_app(app: Flask) -> None:

@@ -108,10 +108,7 @@ def record_reading(
         _current_row(learner, lesson)
         row = db.session.connection().execute(statement, params).first()
         assert row is not None  # noqa: S101 - the row exists and counts now
-    if row.completed_at is None and row.percent_read >= END_PERCENT:
-        if not unmet_questions(learner, lesson):
-            done = {"q_id": row.id, "q_now": now()}
-            row = db.session.connection().execute(_completion, done).first() or row
+    row = complete_if_earned(learner, lesson, row)
     forget_cached_rows()
     return row
 
@@ -194,17 +191,17 @@ def after_answer(learner: Learner, lesson: Lesson) -> None:
         complete_if_earned(learner, lesson, row)
 
 
-def complete_if_earned(learner: Learner, lesson: Lesson, row: LessonProgress) -> None:
+def complete_if_earned(learner: Learner, lesson: Lesson, row: ProgressRow) -> ProgressRow:
+    """The row, completed now if the learner earned it: read to the end, every question met."""
     if row.completed_at is not None or row.percent_read < END_PERCENT:
-        return
+        return row
     if unmet_questions(learner, lesson):
-        return
-    db.session.execute(
-        update(LessonProgress)
-        .where(LessonProgress.id == row.id, LessonProgress.completed_at.is_(None))
-        .values(completed_at=now())
-    )
-    db.session.refresh(row)
+        return row
+    done = db.session.connection().execute(_completion, {"q_id": row.id, "q_now": now()}).first()
+    if isinstance(row, LessonProgress):
+        db.session.refresh(row)  # the request's other readers share this ORM row
+        return row
+    return done or row
 
 
 def unmet_questions(learner: Learner | None, lesson: Lesson) -> list[str]:
