@@ -40,7 +40,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from app.accounts.roles import sees_authoring_errors
 from app.content.model import Lesson
@@ -57,6 +57,7 @@ from app.gzip_parts import FINAL, HEADER, stored_block, trailer
 from app.models import CourseReset, HintReveal, LessonProgress, QuizAttempt, QuizReveal
 from app.models.learner import aware
 from app.models.quiz import SUBMISSION_ID_LENGTH
+from app.prepared import Prepared
 from app.progress.services import PROGRESS_SHOWN, visit_is_due
 from app.progress.views import ago
 from app.quizzes.learner import Learner, learner_is
@@ -104,8 +105,7 @@ def read_state(learner: Learner, course: str, lesson: str) -> LearnerState:
     # at all. A page rendered afresh reads in the session's own transaction; should a
     # write land between the two reads, the newer page is kept under the older state,
     # which no later request sends again.
-    with db.engine.connect() as connection:
-        rows = connection.execute(_state_statement(learner.kind), params).all()
+    rows = _state_statement(learner.kind).read(db.engine, params)
     activity = tuple(rows[0][:ACTIVITY_COLUMNS])
     progress = tuple(tuple(row[ACTIVITY_COLUMNS:]) for row in rows if row[ACTIVITY_COLUMNS])
     return LearnerState(progress, activity)
@@ -115,7 +115,7 @@ ACTIVITY_COLUMNS = 7  # answers, reveals and hints (count and newest id each), t
 
 
 @cache
-def _state_statement(kind: str) -> Select[Any]:
+def _state_statement(kind: str) -> Prepared:
     """One row of activity figures, joined to each of the learner's progress rows."""
     columns = []
     for model in (QuizAttempt, QuizReveal, HintReveal):
@@ -132,7 +132,7 @@ def _state_statement(kind: str) -> Select[Any]:
     columns.append(reset.scalar_subquery())
     activity = select(*columns).subquery("activity")
     progress = and_(learner_is(LessonProgress, kind), LessonProgress.course == bindparam("course"))
-    return (
+    return Prepared(
         select(activity, *PROGRESS_COLUMNS)
         .select_from(activity.outerjoin(LessonProgress, progress))
         .order_by(LessonProgress.lesson)

@@ -24,6 +24,7 @@ from app.database import insert_ignoring_duplicates
 from app.extensions import db
 from app.models import LessonProgress
 from app.models.learner import aware, now
+from app.prepared import Prepared
 from app.progress.resets import reset_time, since_reset
 from app.quizzes.learner import Learner, learner_is
 from app.quizzes.services import lesson_activity
@@ -171,6 +172,23 @@ _completion = (
 )
 
 
+@cache
+def _completion_on_answer(kind: str) -> Prepared:
+    return Prepared(
+        update(LessonProgress.__table__)
+        .where(
+            learner_is(LessonProgress, kind, "q_"),
+            LessonProgress.course == bindparam("q_course"),
+            LessonProgress.lesson == bindparam("q_lesson"),
+            since_reset(kind, LessonProgress.started_at, "q_"),
+            LessonProgress.completed_at.is_(None),
+            LessonProgress.percent_read >= END_PERCENT,
+        )
+        .values(completed_at=bindparam("q_now"))
+        .returning(LessonProgress.id)
+    )
+
+
 def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:
     """ "Mark as complete": the learner says they are done with the lesson."""
     row = _current_row(learner, lesson)
@@ -185,10 +203,21 @@ def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:
 
 
 def after_answer(learner: Learner, lesson: Lesson) -> None:
-    """A correct answer may be the last thing the lesson was waiting for."""
-    row = course_rows(learner, lesson.course_slug).get(lesson.slug)
-    if row is not None:
-        complete_if_earned(learner, lesson, row)
+    """A correct answer may be the last thing the lesson was waiting for.
+
+    When every question is met now, one UPDATE completes the learner's row for the lesson
+    if it counts, is not complete yet, and was read to the end.
+    """
+    if unmet_questions(learner, lesson):
+        return
+    params = {
+        **learner.params("q_"),
+        "q_course": lesson.course_slug,
+        "q_lesson": lesson.slug,
+        "q_now": now(),
+    }
+    if _completion_on_answer(learner.kind).rows(db.session.connection(), params):
+        forget_cached_rows()
 
 
 def complete_if_earned(learner: Learner, lesson: Lesson, row: ProgressRow) -> ProgressRow:

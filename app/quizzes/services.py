@@ -14,8 +14,6 @@ from typing import Any, Protocol
 from flask import g
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
-    Select,
     String,
     and_,
     bindparam,
@@ -34,6 +32,7 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.models import HintReveal, QuizAttempt, QuizReveal
 from app.models.learner import aware, now
+from app.prepared import Prepared
 from app.progress.resets import since_reset
 from app.quiz_types import GradeResult, QuestionType, QuizSpec
 from app.quizzes.learner import Learner, learner_is
@@ -182,8 +181,8 @@ def record_attempt(
         "misconceptions": list(result.misconceptions),
         "created_at": now(),
     }
-    connection = db.session.connection()  # Core: the statement is ready, no ORM work
-    stored = connection.execute(_insert_attempt(learner.kind, dialect), params).first()
+    inserted = _insert_attempt(learner.kind, dialect).rows(db.session.connection(), params)
+    stored = inserted[0] if inserted else None
     if stored is None:
         # The submission id is stored already (a resent answer, or a concurrent request
         # that stored it first): answer as the first time. Nothing was written.
@@ -205,7 +204,7 @@ def record_attempt(
 
 
 @cache
-def _insert_attempt(kind: str, dialect: str) -> Any:
+def _insert_attempt(kind: str, dialect: str) -> Prepared:
     """INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING id, attempt_number.
 
     The attempt's number is computed by the INSERT itself, so two quick submissions never
@@ -234,7 +233,7 @@ def _insert_attempt(kind: str, dialect: str) -> Any:
         since_reset(kind, QuizReveal.created_at, "q_"),
     )
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
+    return Prepared(
         insert(QuizAttempt.__table__)
         .values(
             **{
@@ -359,15 +358,15 @@ def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity
     shown = found.lesson(lesson) if found is not None else None
     ids = [question.id for question in shown.questions] if shown is not None else []
     params = {**learner.params(), "course": course, "lesson": lesson}
-    connection = db.session.connection()  # Core: plain rows of prebuilt statements
+    connection = db.session.connection()  # prebuilt statements, plain rows
     attempts = {}
     if ids:
         asked = {f"q{n}": question_id for n, question_id in enumerate(ids)}
-        rows = connection.execute(_attempts(learner.kind, len(ids)), {**params, **asked})
+        rows = _attempts(learner.kind, len(ids)).rows(connection, {**params, **asked})
         attempts = {row.question_id: row for row in rows}
     reveals: dict[str, datetime] = {}
     hints: dict[str, int] = {}
-    for question_id, revealed_at, shown_hints in connection.execute(_reveals(learner.kind), params):
+    for question_id, revealed_at, shown_hints in _reveals(learner.kind).rows(connection, params):
         if revealed_at is not None:
             reveals[question_id] = revealed_at
         else:
@@ -397,7 +396,7 @@ def _scope(model: Any, kind: str) -> ColumnElement[bool]:
 
 
 @cache
-def _attempts(kind: str, questions: int) -> Select[Any]:
+def _attempts(kind: str, questions: int) -> Prepared:
     """Per question answered since the reset: the newest attempt's columns (``ShownAttempt``),
     whether one was wrong, whether the first was right, and whether one was right before
     the answer was shown.
@@ -420,7 +419,7 @@ def _attempts(kind: str, questions: int) -> Select[Any]:
     newest, first, wrong, met = (aliased(QuizAttempt) for _ in range(4))
     latest = aliased(QuizAttempt, name="latest")
     newest_id = select(func.max(newest.id)).where(*mine(newest)).scalar_subquery()
-    return (
+    return Prepared(
         select(
             asked.c.id.label("question_id"),
             latest.id,
@@ -454,13 +453,17 @@ def _attempts(kind: str, questions: int) -> Select[Any]:
 
 
 @cache
-def _reveals(kind: str) -> CompoundSelect[Any]:
+def _reveals(kind: str) -> Prepared:
     """Per question: the latest "Show answer" (hints 0), or how many hints were shown."""
-    return union_all(
-        select(QuizReveal.question_id, func.max(QuizReveal.created_at), literal(0))
-        .where(_scope(QuizReveal, kind))
-        .group_by(QuizReveal.question_id),
-        select(HintReveal.question_id, null(), func.count(func.distinct(HintReveal.hint_number)))
-        .where(_scope(HintReveal, kind))
-        .group_by(HintReveal.question_id),
+    return Prepared(
+        union_all(
+            select(QuizReveal.question_id, func.max(QuizReveal.created_at), literal(0))
+            .where(_scope(QuizReveal, kind))
+            .group_by(QuizReveal.question_id),
+            select(
+                HintReveal.question_id, null(), func.count(func.distinct(HintReveal.hint_number))
+            )
+            .where(_scope(HintReveal, kind))
+            .group_by(HintReveal.question_id),
+        )
     )
