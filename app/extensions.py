@@ -3,8 +3,9 @@
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from app.csrf import CSRFProtect  # Flask-WTF's, verifying each signed token once
 
 # Stable constraint names, so Alembic batch migrations can alter SQLite tables.
 NAMING_CONVENTION = {

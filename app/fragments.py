@@ -18,6 +18,8 @@ from flask import current_app, g, get_template_attribute, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from app.csrf import remember
+
 MAX_KEPT = 8192  # pieces per worker, a few KB each; all are dropped when it is reached
 _kept: dict[Hashable, tuple[object, Any]] = {}
 Piece = TypeVar("Piece")
@@ -103,6 +105,7 @@ def signed_csrf_token() -> str:
         if len(_signed_tokens) >= MAX_SIGNED_TOKENS:
             _signed_tokens.clear()
         token = _signed_tokens[key] = generate_csrf()
+        remember(token, raw)  # valid when sent back with this session
     return token
 
 

@@ -114,6 +114,64 @@ def test_csrf_protects_posts(make_app: MakeApp) -> None:
     assert "security token" in response.get_data(as_text=True)
 
 
+def add_token_routes(app: Flask) -> None:
+    """A page that hands out the session's CSRF token, and a JSON write that needs it."""
+
+    @app.get("/_test/token")
+    def token():
+        from app.fragments import signed_csrf_token
+
+        return signed_csrf_token()
+
+    @app.post("/_test/write")
+    def write():
+        return "written"
+
+
+@pytest.mark.parametrize("verified_before", [True, False], ids=["remembered", "first-time"])
+def test_a_verified_token_is_valid_only_with_its_own_session(
+    make_app: MakeApp, verified_before: bool
+) -> None:
+    """A worker remembers tokens it verified; that never lets one pass for another session,
+    nor a token altered by a character, whether it was verified before or not."""
+    app = make_app()
+    add_token_routes(app)
+    mine, theirs = app.test_client(), app.test_client()
+    token, their_token = mine.get("/_test/token").text, theirs.get("/_test/token").text
+    if verified_before:
+        assert mine.post("/_test/write", headers={"X-CSRFToken": token}).text == "written"
+        assert theirs.post("/_test/write", headers={"X-CSRFToken": their_token}).status_code == 200
+    else:
+        from app import csrf
+
+        csrf._verified.clear()  # as in a worker that never saw these tokens
+
+    assert mine.post("/_test/write", headers={"X-CSRFToken": their_token}).status_code == 400
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert mine.post("/_test/write", headers={"X-CSRFToken": forged}).status_code == 400
+    assert mine.post("/_test/write", json={"csrf_token": token}).status_code == 400  # not a form
+    assert mine.post("/_test/write", data={"csrf_token": token}).text == "written"
+    assert mine.post("/_test/write", headers={"X-CSRFToken": token}).text == "written"
+
+
+def test_a_remembered_token_still_needs_a_same_origin_referrer_over_https(
+    make_app: MakeApp,
+) -> None:
+    app = make_app()
+    add_token_routes(app)
+    client = app.test_client()
+    token = client.get("/_test/token", base_url="https://localhost").text
+    secure = {"base_url": "https://localhost", "headers": {"X-CSRFToken": token}}
+    assert client.post("/_test/write", **secure).status_code == 400  # no referrer
+    foreign = {"X-CSRFToken": token, "Referer": "https://elsewhere.example/"}
+    assert (
+        client.post("/_test/write", base_url="https://localhost", headers=foreign).status_code
+        == 400
+    )
+    own = {"X-CSRFToken": token, "Referer": "https://localhost/courses/"}
+    assert client.post("/_test/write", base_url="https://localhost", headers=own).text == "written"
+
+
 def test_request_body_over_one_megabyte_is_refused(make_app: MakeApp) -> None:
     app = make_app()
     add_session_route(app)
