@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -89,3 +90,19 @@ def test_static_files_do_not_load_the_user_to_log_them(
     (line,) = request_lines(caplog)
     assert line["user"] == "-" != str(user_id)
     assert (line["user"], line["status"]) == ("-", 200)
+
+
+@pytest.mark.parametrize(
+    "created", [1_700_000_000.0, 1_700_000_000.0009, 1_700_000_000.5, 1_700_000_000.9995]
+)
+def test_the_line_format_is_loggings_own(created: float) -> None:
+    """When the app sets up its own handler, its lines read as logging.Formatter's would,
+    also for two lines in one second (the date part is formatted once a second)."""
+    from app import LineFormatter
+
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    ours, logging_own = LineFormatter(fmt), logging.Formatter(fmt)
+    for moment in (created, created + 0.25, created + 1):
+        record = logging.makeLogRecord({"name": "app.request", "msg": "m", "levelno": 20})
+        record.created, record.msecs = moment, float(int((moment - int(moment)) * 1000))
+        assert ours.format(record) == logging_own.format(record)
