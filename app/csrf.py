@@ -29,10 +29,12 @@ _verified: dict[tuple[Any, str], str] = {}  # (secret key, signed token): raw to
 class CSRFProtect(flask_wtf_csrf.CSRFProtect):
     def protect(self, apply_exemptions: bool = False) -> None:
         config = current_app.config
-        if apply_exemptions or config["WTF_CSRF_TIME_LIMIT"] is not None:
-            return super().protect(apply_exemptions)
         if request.method not in config["WTF_CSRF_METHODS"]:
             return None
+        if apply_exemptions and (not request.endpoint or self._is_exempt()):
+            return None
+        if config["WTF_CSRF_TIME_LIMIT"] is not None:
+            return super().protect()
         signed = self._get_csrf_token()
         raw = session.get(config["WTF_CSRF_FIELD_NAME"])
         key = (_secret(), signed)

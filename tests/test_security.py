@@ -154,6 +154,26 @@ def test_a_verified_token_is_valid_only_with_its_own_session(
     assert mine.post("/_test/write", headers={"X-CSRFToken": token}).text == "written"
 
 
+def test_a_remembered_token_is_not_decoded_again(make_app: MakeApp, monkeypatch) -> None:
+    import flask_wtf.csrf
+
+    app = make_app()
+    add_token_routes(app)
+    client = app.test_client()
+    token = client.get("/_test/token").text
+    decoded: list[str] = []
+    validate = flask_wtf.csrf.validate_csrf
+    monkeypatch.setattr(
+        flask_wtf.csrf, "validate_csrf", lambda data: decoded.append(data) or validate(data)
+    )
+    from app import csrf
+
+    csrf._verified.clear()  # as in a worker that has not seen the token yet
+    for _ in range(3):
+        assert client.post("/_test/write", headers={"X-CSRFToken": token}).text == "written"
+    assert decoded == [token]
+
+
 def test_a_remembered_token_still_needs_a_same_origin_referrer_over_https(
     make_app: MakeApp,
 ) -> None:
