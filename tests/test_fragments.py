@@ -94,3 +94,29 @@ def test_the_course_navigation_shows_each_learner_their_own_completed_lessons(
         assert completed_in_nav(grace.page("what-micro-means")) == []
     current = re.search(r'<a href="[^"]+"[^>]*aria-current="page"', ada.page("wsgi"))
     assert current and "/wsgi/" in current.group(0), "the lesson being read is marked"
+
+
+def test_a_reply_shows_each_learner_what_their_page_shows(make_app: MakeApp) -> None:
+    """An answer's reply carries HTML kept per result: filled in with the learner's own
+    attempt number and CSRF token, it reads exactly as their page does afterwards."""
+    app = make_app()
+    ada, grace = Learner(app), Learner(app)
+    spec = ada.lesson(LESSON).question(first_question(ada, "single"))
+    assert spec is not None
+    for learner, answers in (
+        (ada, [wrong_answer(spec)]),
+        (grace, [wrong_answer(spec), wrong_answer(spec)]),  # the same result, attempt 2
+        (ada, [correct_answer(spec)]),
+        (grace, [correct_answer(spec)]),
+    ):
+        for answer in answers:
+            reply = learner.post_json(LESSON, spec, answer).get_json()
+        section = section_of(learner.page(LESSON), spec.id)
+        assert f"Attempt {reply['attempt']}</span>" in reply["result_html"]
+        for part in ("result_html", "help_html"):
+            assert reply[part].strip() and reply[part].strip() in section, part
+        form = answer_form(section)
+        assert "\x00" not in reply["result_html"] + reply["help_html"]
+        if 'name="csrf_token"' in reply["help_html"]:
+            assert f'value="{form.csrf}"' in reply["help_html"]
+    assert reply["attempt"] == 3

@@ -61,7 +61,7 @@ class KnowledgeCheck:
     section: str  # id of the h2/h3 the check sits under ("" before the first heading)
     items: tuple[QuizSpec | BrokenQuestion, ...]
 
-    @property
+    @cached_property
     def questions(self) -> tuple[QuizSpec, ...]:
         return tuple(item for item in self.items if isinstance(item, QuizSpec))
 
@@ -89,12 +89,16 @@ class Lesson:
     content_hash: str
     checks: tuple[KnowledgeCheck, ...] = ()
 
-    @property
+    @cached_property
     def questions(self) -> tuple[QuizSpec, ...]:
         return tuple(question for check in self.checks for question in check.questions)
 
     def question(self, question_id: str) -> QuizSpec | None:
-        return next((q for q in self.questions if q.id == question_id), None)
+        return self._questions_by_id.get(question_id)
+
+    @cached_property
+    def _questions_by_id(self) -> dict[str, QuizSpec]:
+        return {question.id: question for question in reversed(self.questions)}  # the first wins
 
     @cached_property
     def outline(self) -> Outline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from flask import current_app
 
@@ -18,9 +19,13 @@ STALE_PREFIX = "stale:"
 
 
 def page_revision(spec: QuizSpec) -> str:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    message = f"quiz-revision\0{spec.id}\0{spec.revision}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+    return _page_revision(str(current_app.config["SECRET_KEY"]), spec.id, spec.revision)
+
+
+@lru_cache(maxsize=4096)  # a page shows each question's, every reply one: computed once
+def _page_revision(secret: str, question_id: str, revision: str) -> str:
+    message = f"quiz-revision\0{question_id}\0{revision}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
 def seen_revision(spec: QuizSpec, submitted: str) -> str:

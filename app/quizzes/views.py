@@ -15,7 +15,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    get_template_attribute,
     jsonify,
     redirect,
     request,
@@ -39,7 +38,7 @@ from app.quizzes.forms import (
     sentence,
     submission_id_of,
 )
-from app.quizzes.fragments import choices_html, question_html
+from app.quizzes.fragments import choices_html, question_html, reply_html
 from app.quizzes.learner import Learner, current_learner
 from app.quizzes.page import LessonQuizzes, lesson_quizzes
 from app.quizzes.present import QuestionView
@@ -205,24 +204,16 @@ def _fragments(
     """Server-rendered parts of the question for scripts to put in place."""
     check = next(c for c in lesson.checks if spec in c.questions)
     summary = quizzes.summaries[check.index]
-    macro = get_template_attribute
+    questions = len(lesson.questions)
+    met = questions - len(unmet_questions(_learner(), lesson))
     return {
-        "result_html": str(macro("_macros/quiz.html", "quiz_result")(view)),
-        "help_html": str(macro("_macros/quiz.html", "quiz_help")(view)),
-        "summary_html": str(macro("_macros/quiz.html", "check_summary")(summary)),
+        **reply_html(view, summary, met, questions),
         "summary": {
             "answered": summary.answered,
             "total": summary.total,
             "first_try_correct": summary.first_try_correct,
             "complete": summary.complete,
         },
-        # The lesson's "N of M questions answered correctly" item, which this answer may change.
-        "checklist_html": str(
-            macro("_macros/progress.html", "questions_checklist_item")(
-                len(lesson.questions) - len(unmet_questions(_learner(), lesson)),
-                len(lesson.questions),
-            )
-        ),
         "can_reveal": view.can_reveal,
         "next_submission_id": view.submission_id,
     }
