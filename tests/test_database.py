@@ -61,6 +61,36 @@ def test_connections_wait_for_locks_for_the_busy_timeout(app) -> None:
             assert connection.execute(text("SHOW lock_timeout")).scalar() == "5s"
 
 
+@pytest.mark.parametrize("kind", ["user", "guest"])
+def test_a_learners_attempts_are_found_through_their_own_indexes(app, kind: str) -> None:
+    """SQLite's plans for the statements of a page and an answer: every read of attempts
+    seeks in the learner's own indexes (partial, per kind of learner); none scans the
+    table or sorts attempts."""
+    from app.lessons.snapshots import _state_statement
+    from app.quizzes.services import _attempts, _insert_attempt
+
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            pytest.skip("SQLite query plans")
+        statements = {
+            "insert": _insert_attempt(kind, "sqlite"),
+            "activity": _attempts(kind, 3),
+            "state": _state_statement(kind),
+        }
+        own = (f"INDEX ix_quiz_attempt_{kind}_lesson ", f"INDEX ix_quiz_attempt_{kind}_order ")
+        for name, prepared in statements.items():
+            compiled = prepared.statement.compile(dialect=connection.dialect)
+            sql = f"EXPLAIN QUERY PLAN {compiled}"
+            blanks = (None,) * len(compiled.positiontup)
+            plan = [row[-1] for row in connection.exec_driver_sql(sql, blanks)]
+            reads = [s for s in plan if "quiz_attempt" in s]
+            assert reads, (name, plan)
+            for step in reads:
+                assert step.startswith("SEARCH") and any(i in step for i in own), (name, plan)
+            sorts = [step for step in plan if "TEMP B-TREE" in step]
+            assert len(sorts) == (1 if name == "state" else 0), (name, plan)  # progress rows
+
+
 def test_migrations_env_uses_the_engine_directly() -> None:
     """Flask-SQLAlchemy 3 deprecates get_engine(); our env.py must not call it."""
     source = (PROJECT_ROOT / "migrations" / "env.py").read_text(encoding="utf-8")

@@ -7,32 +7,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.learner import SLUG_LENGTH, LearnerOwned, one_learner
+from app.models.learner import GUEST_ID_LENGTH, SLUG_LENGTH, LearnerOwned, one_learner
 
 SUBMISSION_ID_LENGTH = 36  # a UUID in its canonical text form
 REVISION_LENGTH = 32
 
 
-def learner_lesson_indexes(table: str, *covered: str) -> tuple[Index, Index]:
-    """A learner's rows of one lesson, found without reading other learners' rows.
+QUESTION_KEY = ("course", "lesson", "question_id")
 
-    ``covered`` columns are held in the index too, so that reading them needs no row.
-    """
+
+def learner_lesson_indexes(table: str) -> tuple[Index, Index]:
+    """A learner's rows of one lesson, found without reading other learners' rows."""
     return (
-        Index(f"ix_{table}_user_lesson", "user_id", "course", "lesson", "question_id", *covered),
-        Index(
-            f"ix_{table}_guest_lesson",
-            "guest_id",
-            "course",
-            "lesson",
-            "question_id",
-            *(("user_id", *covered) if covered else ()),
-        ),
+        Index(f"ix_{table}_user_lesson", "user_id", *QUESTION_KEY),
+        Index(f"ix_{table}_guest_lesson", "guest_id", *QUESTION_KEY),
     )
+
+
+VERDICT_COLUMNS = ("correct", "after_reveal", "created_at")
+
+
+def only_rows_with(column: str) -> dict[str, Any]:
+    """A partial index: the rows where ``column`` is set (SQLite and PostgreSQL)."""
+    where = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
 
 
 class LearnerActivity(LearnerOwned):
@@ -59,9 +61,38 @@ class QuizAttempt(LearnerActivity, db.Model):
             "correct",
         ),
         Index("ix_quiz_attempt_wrong", "course", "correct", "lesson", "question_id"),
-        # A learner's counts and verdicts per question are read from these alone.
-        *learner_lesson_indexes("quiz_attempt", "correct", "after_reveal", "created_at"),
+        # A learner's counts and verdicts per question are read from the first two alone;
+        # their first and newest attempt at it are the ends of the other two, which hold
+        # the attempts in the order they were made. Each index holds the rows of one kind
+        # of learner: storing a guest's attempt updates the guest's indexes only.
+        Index(
+            "ix_quiz_attempt_user_lesson",
+            "user_id",
+            *QUESTION_KEY,
+            *VERDICT_COLUMNS,
+            **only_rows_with("user_id"),
+        ),
+        Index(
+            "ix_quiz_attempt_guest_lesson",
+            "guest_id",
+            *QUESTION_KEY,
+            "user_id",
+            *VERDICT_COLUMNS,
+            **only_rows_with("guest_id"),
+        ),
+        Index("ix_quiz_attempt_user_order", "user_id", *QUESTION_KEY, **only_rows_with("user_id")),
+        Index(
+            "ix_quiz_attempt_guest_order",
+            "guest_id",
+            *QUESTION_KEY,
+            "user_id",
+            **only_rows_with("guest_id"),
+        ),
     )
+
+    # The indexes above start with these: attempts need no index of either alone.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    guest_id: Mapped[str | None] = mapped_column(String(GUEST_ID_LENGTH))
 
     submission_id: Mapped[str] = mapped_column(String(SUBMISSION_ID_LENGTH), unique=True)
     answer: Mapped[Any] = mapped_column(JSON)
