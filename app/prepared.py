@@ -14,9 +14,10 @@ SQL on the connection's DBAPI cursor:
 Rows are named tuples with the statement's column names. While the engine logs its
 statements (``SQLALCHEMY_ECHO``) or has cursor event listeners (tracing, tests counting
 statements), ``Prepared`` runs the statement through SQLAlchemy instead, so that no
-statement escapes them. Errors of the driver are raised
-as SQLAlchemy's (``sqlalchemy.exc.OperationalError`` for a locked database), as with
-``Connection.execute``. Statements with expanding (``IN``) parameters are not supported.
+statement escapes them. Errors of the driver are raised as SQLAlchemy's
+(``sqlalchemy.exc.OperationalError`` for a locked database), and a connection the
+database dropped is invalidated, as ``Connection.execute`` does. Statements with
+expanding (``IN``) parameters are not supported.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Prepared:
         """Run in ``connection``'s transaction (``db.session.connection()``)."""
         if _observed(connection.engine):
             return list(connection.execute(self.statement, params))
-        return self._run(connection.connection.dbapi_connection, connection.dialect, params)
+        dbapi_connection = connection.connection.dbapi_connection
+        return self._run(dbapi_connection, connection.dialect, params, connection.invalidate)
 
     def read(self, engine: Engine, params: Mapping[str, Any]) -> list[Any]:
         """Run on a pooled connection, given back (and its transaction ended) right after."""
@@ -65,11 +67,17 @@ class Prepared:
                 return list(connection.execute(self.statement, params))
         pooled = engine.raw_connection()
         try:
-            return self._run(pooled.dbapi_connection, engine.dialect, params)
+            return self._run(pooled.dbapi_connection, engine.dialect, params, pooled.invalidate)
         finally:
             pooled.close()
 
-    def _run(self, dbapi_connection: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
+    def _run(
+        self,
+        dbapi_connection: Any,
+        dialect: Dialect,
+        params: Mapping[str, Any],
+        invalidate: Callable[[BaseException], None],
+    ) -> Any:
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         values = []
         for name, literal, process in compiled.binds:
@@ -78,16 +86,26 @@ class Prepared:
         arguments = (
             values if compiled.positional else dict(zip(compiled.names, values, strict=True))
         )
-        cursor = dbapi_connection.cursor()
+        cursor = None
         try:
+            cursor = dbapi_connection.cursor()
             cursor.execute(compiled.sql, arguments)
             fetched = cursor.fetchall() if cursor.description else []
         except compiled.dbapi_error as exc:
+            dropped = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if dropped:
+                invalidate(exc)  # never handed out again
             raise DBAPIError.instance(
-                compiled.sql, arguments, exc, compiled.dbapi_error, dialect=dialect
+                compiled.sql,
+                arguments,
+                exc,
+                compiled.dbapi_error,
+                connection_invalidated=dropped,
+                dialect=dialect,
             ) from exc
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
         make, processors = compiled.row._make, compiled.processors
         if not any(processors):
             return [make(row) for row in fetched]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import bindparam, event, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.extensions import db
 from app.models import QuizAttempt
@@ -138,3 +138,17 @@ def test_expanding_parameters_are_refused(app: Flask) -> None:
     statement = select(QuizAttempt.id).where(QuizAttempt.question_id.in_(bindparam("ids")))
     with pytest.raises(ValueError, match="expanding"):
         Prepared(statement).read(db.engine, {"ids": ["q1"]})
+
+
+def test_a_dropped_connection_is_invalidated_not_reused(app: Flask) -> None:
+    """As SQLAlchemy's own execution does: the error says so, and the pool replaces it."""
+    connection = db.session.connection()
+    connection.connection.dbapi_connection.close()  # as if the database went away
+    with pytest.raises(DBAPIError) as raised:
+        Prepared(SELECT).rows(connection, {"guest_id": "nobody"})
+    assert raised.value.connection_invalidated
+    db.session.rollback()
+    guest = uuid.uuid4().hex
+    INSERT.rows(db.session.connection(), attempt(guest))  # a new connection
+    db.session.commit()
+    assert len(Prepared(SELECT).read(db.engine, {"guest_id": guest})) == 1
