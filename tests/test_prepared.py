@@ -152,3 +152,34 @@ def test_a_dropped_connection_is_invalidated_not_reused(app: Flask) -> None:
     INSERT.rows(db.session.connection(), attempt(guest))  # a new connection
     db.session.commit()
     assert len(Prepared(SELECT).read(db.engine, {"guest_id": guest})) == 1
+
+
+def test_a_transaction_commits_its_block_or_nothing(app: Flask) -> None:
+    from app.prepared import transaction
+
+    kept, lost = uuid.uuid4().hex, uuid.uuid4().hex
+    with app.test_request_context():
+        with transaction(db.engine):
+            INSERT.here(attempt(kept), write=True)
+            inside = Prepared(SELECT).here({"guest_id": kept})  # the block's own connection
+            outside = Prepared(SELECT).read(db.engine, {"guest_id": kept})
+        with pytest.raises(RuntimeError), transaction(db.engine):
+            INSERT.here(attempt(lost), write=True)
+            raise RuntimeError("the request failed after writing")
+        after = Prepared(SELECT).here({"guest_id": kept})  # no transaction: a pooled read
+        assert not db.session().in_transaction()  # the session was never used
+    assert len(inside) == 1 and outside == []  # not visible before the commit
+    assert len(after) == 1
+    assert Prepared(SELECT).read(db.engine, {"guest_id": lost}) == []
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_here_follows_the_sessions_transaction(app: Flask) -> None:
+    guest = uuid.uuid4().hex
+    with app.test_request_context():
+        INSERT.here(attempt(guest), write=True)  # joins (begins) the session's transaction
+        assert db.session().in_transaction()
+        assert len(Prepared(SELECT).here({"guest_id": guest})) == 1  # reads it there
+        assert Prepared(SELECT).read(db.engine, {"guest_id": guest}) == []
+        db.session.rollback()
+        assert Prepared(SELECT).here({"guest_id": guest}) == []

@@ -216,7 +216,7 @@ def after_answer(learner: Learner, lesson: Lesson) -> None:
         "q_lesson": lesson.slug,
         "q_now": now(),
     }
-    if _completion_on_answer(learner.kind).rows(db.session.connection(), params):
+    if _completion_on_answer(learner.kind).here(params, write=True):
         forget_cached_rows()
 
 

@@ -164,7 +164,7 @@ def record_attempt(
             return _replay(learner, where, spec, kind, previous)
         raise StaleRevision
     result = kind.grade(spec, answer)
-    dialect = db.session.get_bind().dialect.name
+    dialect = db.engine.dialect.name
     params = {
         **learner.params("q_"),
         "q_course": where.course,
@@ -181,7 +181,7 @@ def record_attempt(
         "misconceptions": list(result.misconceptions),
         "created_at": now(),
     }
-    inserted = _insert_attempt(learner.kind, dialect).rows(db.session.connection(), params)
+    inserted = _insert_attempt(learner.kind, dialect).here(params, write=True)
     stored = inserted[0] if inserted else None
     if stored is None:
         # The submission id is stored already (a resent answer, or a concurrent request
@@ -358,15 +358,14 @@ def _load_activity(learner: Learner, course: str, lesson: str) -> LessonActivity
     shown = found.lesson(lesson) if found is not None else None
     ids = [question.id for question in shown.questions] if shown is not None else []
     params = {**learner.params(), "course": course, "lesson": lesson}
-    connection = db.session.connection()  # prebuilt statements, plain rows
     attempts = {}
     if ids:
         asked = {f"q{n}": question_id for n, question_id in enumerate(ids)}
-        rows = _attempts(learner.kind, len(ids)).rows(connection, {**params, **asked})
+        rows = _attempts(learner.kind, len(ids)).here({**params, **asked})
         attempts = {row.question_id: row for row in rows}
     reveals: dict[str, datetime] = {}
     hints: dict[str, int] = {}
-    for question_id, revealed_at, shown_hints in _reveals(learner.kind).rows(connection, params):
+    for question_id, revealed_at, shown_hints in _reveals(learner.kind).here(params):
         if revealed_at is not None:
             reveals[question_id] = revealed_at
         else:

@@ -28,6 +28,7 @@ from app.errors import wants_json
 from app.extensions import db
 from app.lessons.store import catalog
 from app.lessons.views import render_lesson
+from app.prepared import transaction
 from app.progress.services import after_answer, unmet_questions
 from app.quiz_types import InvalidAnswer, QuizSpec, registry_for
 from app.quizzes.forms import (
@@ -91,7 +92,8 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
     with _refusals():
         submitted = answer_from(spec, data)
     learner = _learner()
-    with _refusals(submitted):
+    # Its writes are prepared statements: their own transaction, not the ORM session's.
+    with _refusals(submitted), transaction(db.engine):
         recorded = record_attempt(
             learner,
             Where(course.slug, lesson.slug, spec.id),
@@ -101,9 +103,8 @@ def answer(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
             revision,
             submitted,
         )
-    if recorded.result.correct:
-        after_answer(learner, lesson)  # the lesson may be complete now
-    db.session.commit()
+        if recorded.result.correct:
+            after_answer(learner, lesson)  # the lesson may be complete now
     result = recorded.result
     return _reply(
         course,
