@@ -26,8 +26,19 @@ Piece = TypeVar("Piece")
 
 
 def macro(template: str, name: str) -> Any:
-    """A macro of a template (loaded once, or again when the template changed)."""
-    return get_template_attribute(template, name)
+    """A macro of a template: looked up once per app while templates are not reloaded
+    (``TEMPLATES_AUTO_RELOAD``, debug), else each time (again when the template changed)."""
+    env = current_app.jinja_env
+    if env.auto_reload:
+        return get_template_attribute(template, name)
+    key = (template, name)
+    found = _macros.get(key)
+    if found is None or found[0] is not env:
+        found = _macros[key] = (env, get_template_attribute(template, name))
+    return found[1]
+
+
+_macros: dict[tuple[str, str], tuple[object, Any]] = {}  # by template and name: (env, macro)
 
 
 def kept(key: Hashable, owner: object, make: Callable[[], Piece]) -> Piece:

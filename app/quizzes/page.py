@@ -10,7 +10,7 @@ from flask import current_app, url_for
 
 from app.content.model import Course, Lesson
 from app.quiz_types import registry_for
-from app.quizzes.learner import current_learner
+from app.quizzes.learner import Learner, current_learner
 from app.quizzes.present import CheckSummary, QuestionView, check_summary, question_view
 from app.quizzes.services import QuestionState, ShownAttempt, question_states
 from app.quizzes.tokens import page_revision
@@ -29,17 +29,19 @@ def lesson_quizzes(
     submitted: Mapping[str, Any] | None = None,
     shown_attempts: Mapping[str, ShownAttempt] | None = None,
     only: str | None = None,
+    learner: Learner | None = None,
 ) -> LessonQuizzes:
     """Views and summaries for every question of ``lesson`` for the current learner.
 
     ``shown_attempts`` shows a given attempt as a question's result instead of its latest
     (a replayed submission answers with its own result). With ``only``, the view of that
-    question alone (the summaries are always complete).
+    question alone (the summaries are always complete). ``learner``: the current one, when
+    the caller has it already.
     """
     if not lesson.questions:
         return LessonQuizzes({}, {})
     registry = registry_for(current_app)
-    states = question_states(current_learner(), course.slug, lesson.slug)
+    states = question_states(learner or current_learner(), course.slug, lesson.slug)
     for question_id, attempt in (shown_attempts or {}).items():
         states[question_id] = replace(states.get(question_id, QuestionState()), latest=attempt)
     notices = notices or {}

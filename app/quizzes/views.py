@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     request,
@@ -161,7 +162,10 @@ def reveal(course_slug: str, lesson_slug: str, question_id: str) -> ResponseRetu
 
 
 def _learner() -> Learner:
-    learner = current_learner(create=True)
+    """The learner these views write for (a new guest gets an id), once per request."""
+    learner = g.get("quiz_learner")
+    if learner is None:
+        learner = g.quiz_learner = current_learner(create=True)
     assert learner is not None  # noqa: S101 - create=True always gives one
     return learner
 
@@ -189,7 +193,7 @@ def _reply(
     if not wants_json():
         return _back_to_question(course, lesson, spec)
     shown = {spec.id: shown_attempt} if shown_attempt is not None else None
-    quizzes = lesson_quizzes(course, lesson, shown_attempts=shown, only=spec.id)
+    quizzes = lesson_quizzes(course, lesson, shown_attempts=shown, only=spec.id, learner=_learner())
     view = quizzes.views[spec.id]
     return jsonify(
         question=spec.id,
