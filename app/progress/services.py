@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from flask import g
-from sqlalchemy import Select, bindparam, case, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.content.model import Lesson
@@ -126,18 +126,24 @@ class ProgressRow(Protocol):
     marked_complete: bool
 
 
+def _counting_row(kind: str) -> tuple[ColumnElement[bool], ...]:
+    """The learner's row for the lesson, if it counts (started since the last reset); for
+    UPDATEs, whose parameters are prefixed ``q_``."""
+    return (
+        learner_is(LessonProgress, kind, "q_"),
+        LessonProgress.course == bindparam("q_course"),
+        LessonProgress.lesson == bindparam("q_lesson"),
+        since_reset(kind, LessonProgress.started_at, "q_"),
+    )
+
+
 @cache
 def _reading_update(kind: str) -> Any:
     further = LessonProgress.furthest_index < bindparam("q_index")
     percent = bindparam("q_percent_read")
     return (
         update(LessonProgress.__table__)
-        .where(
-            learner_is(LessonProgress, kind, "q_"),
-            LessonProgress.course == bindparam("q_course"),
-            LessonProgress.lesson == bindparam("q_lesson"),
-            since_reset(kind, LessonProgress.started_at, "q_"),
-        )
+        .where(*_counting_row(kind))
         .values(
             last_seen_at=bindparam("q_now"),
             furthest_section=case(
@@ -177,10 +183,7 @@ def _completion_on_answer(kind: str) -> Prepared:
     return Prepared(
         update(LessonProgress.__table__)
         .where(
-            learner_is(LessonProgress, kind, "q_"),
-            LessonProgress.course == bindparam("q_course"),
-            LessonProgress.lesson == bindparam("q_lesson"),
-            since_reset(kind, LessonProgress.started_at, "q_"),
+            *_counting_row(kind),
             LessonProgress.completed_at.is_(None),
             LessonProgress.percent_read >= END_PERCENT,
         )
@@ -221,15 +224,13 @@ def after_answer(learner: Learner, lesson: Lesson) -> None:
 
 
 def complete_if_earned(learner: Learner, lesson: Lesson, row: ProgressRow) -> ProgressRow:
-    """The row, completed now if the learner earned it: read to the end, every question met."""
+    """The row (as a reading report's UPDATE returned it), completed now if the learner
+    earned it: read to the end, every question met."""
     if row.completed_at is not None or row.percent_read < END_PERCENT:
         return row
     if unmet_questions(learner, lesson):
         return row
     done = db.session.connection().execute(_completion, {"q_id": row.id, "q_now": now()}).first()
-    if isinstance(row, LessonProgress):
-        db.session.refresh(row)  # the request's other readers share this ORM row
-        return row
     return done or row
 
 
