@@ -15,7 +15,7 @@ A snapshot is kept under everything the page depends on:
   unset);
 - the learner's *state*: their progress rows in the course, the number and newest id of
   their answers, answer reveals and hints in the lesson, and their last reset of the
-  course, read in two small queries (``read_state``). Attempts, reveals and hints are
+  course, read in one statement (``read_state``). Attempts, reveals and hints are
   only ever added, and a claimed guest's rows are added to the account, so any change to
   them changes a count or an id; progress rows are compared whole;
 - the "5 minutes ago" texts the page shows for the lesson's times.

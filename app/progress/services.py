@@ -170,16 +170,12 @@ PROGRESS_SHOWN = (  # what pages and the API show of a progress row (``ProgressR
     LessonProgress.marked_complete,
 )
 PROGRESS_RETURNED = (LessonProgress.id, *PROGRESS_SHOWN)
-_completion = (
-    update(LessonProgress.__table__)
-    .where(LessonProgress.id == bindparam("q_id"), LessonProgress.completed_at.is_(None))
-    .values(completed_at=bindparam("q_now"))
-    .returning(*PROGRESS_RETURNED)
-)
 
 
 @cache
-def _completion_on_answer(kind: str) -> Prepared:
+def _completion(kind: str) -> Prepared:
+    """Completes the learner's row for the lesson if it counts, was read to the end and is
+    not complete yet (the caller found every question met)."""
     return Prepared(
         update(LessonProgress.__table__)
         .where(
@@ -188,8 +184,23 @@ def _completion_on_answer(kind: str) -> Prepared:
             LessonProgress.percent_read >= END_PERCENT,
         )
         .values(completed_at=bindparam("q_now"))
-        .returning(LessonProgress.id)
+        .returning(*PROGRESS_RETURNED)
     )
+
+
+def _complete(learner: Learner, lesson: Lesson) -> ProgressRow | None:
+    """The row completed now, or None when nothing was completed (one UPDATE)."""
+    params = {
+        **learner.params("q_"),
+        "q_course": lesson.course_slug,
+        "q_lesson": lesson.slug,
+        "q_now": now(),
+    }
+    done = _completion(learner.kind).here(params, write=True)
+    if not done:
+        return None
+    forget_cached_rows()
+    return done[0]  # type: ignore[no-any-return]
 
 
 def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:
@@ -206,21 +217,10 @@ def mark_complete(learner: Learner, lesson: Lesson) -> LessonProgress:
 
 
 def after_answer(learner: Learner, lesson: Lesson) -> None:
-    """A correct answer may be the last thing the lesson was waiting for.
-
-    When every question is met now, one UPDATE completes the learner's row for the lesson
-    if it counts, is not complete yet, and was read to the end.
-    """
-    if unmet_questions(learner, lesson):
-        return
-    params = {
-        **learner.params("q_"),
-        "q_course": lesson.course_slug,
-        "q_lesson": lesson.slug,
-        "q_now": now(),
-    }
-    if _completion_on_answer(learner.kind).here(params, write=True):
-        forget_cached_rows()
+    """A correct answer may be the last thing the lesson was waiting for: once every
+    question is met, the learner's row is completed if it was read to the end."""
+    if not unmet_questions(learner, lesson):
+        _complete(learner, lesson)
 
 
 def complete_if_earned(learner: Learner, lesson: Lesson, row: ProgressRow) -> ProgressRow:
@@ -230,8 +230,7 @@ def complete_if_earned(learner: Learner, lesson: Lesson, row: ProgressRow) -> Pr
         return row
     if unmet_questions(learner, lesson):
         return row
-    done = db.session.connection().execute(_completion, {"q_id": row.id, "q_now": now()}).first()
-    return done or row
+    return _complete(learner, lesson) or row
 
 
 def unmet_questions(learner: Learner | None, lesson: Lesson) -> list[str]:
