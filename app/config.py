@@ -59,8 +59,11 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
-    # The instructor's course figures are computed again at most this often (seconds).
+    # The instructor's course figures are computed again at most this often (seconds); 0:
+    # on every view. Past that age they are still shown for INSTRUCTOR_STATS_STALE_FOR
+    # seconds while new ones are computed in the background; after it, a view waits.
     INSTRUCTOR_STATS_MAX_AGE = 30
+    INSTRUCTOR_STATS_STALE_FOR = 600
     # An unchanged permanent session is re-sent (its expiry moved) at most this often.
     SESSION_REFRESH_INTERVAL = timedelta(days=1)
     # Accounts (Flask-Login). A signed-in session, remembered or not, ends after 30 days.

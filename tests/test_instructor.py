@@ -10,6 +10,7 @@ import io
 import re
 import tempfile
 import textwrap
+import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -1104,3 +1105,33 @@ def test_figures_are_kept_for_their_max_age_and_then_computed_again(make_app: Ma
     app.config["INSTRUCTOR_STATS_MAX_AGE"] = 0
     fresh = staff.client.get(url).get_data(as_text=True)
     assert "1 learner so far" in fresh
+
+
+def join_background_figures() -> None:
+    for thread in threading.enumerate():
+        if thread.name.startswith("instructor-stats-"):
+            thread.join(timeout=30)
+            assert not thread.is_alive()
+
+
+def test_old_figures_are_shown_while_new_ones_are_computed_in_the_background(
+    make_app: MakeApp,
+) -> None:
+    app = make_app(INSTRUCTOR_STATS_MAX_AGE=3600, INSTRUCTOR_STATS_STALE_FOR=3600)
+    add_user(app, "grace@example.com", role="instructor")
+    staff = Browser(app)
+    staff.login("grace@example.com")
+    url = "/instructor/flask-fundamentals/"
+    assert "0 learners so far" in staff.client.get(url).get_data(as_text=True)
+    Learner(app).page("what-is-flask")
+    app.config["INSTRUCTOR_STATS_MAX_AGE"] = 0.000001  # the kept figures are past it
+    stale = staff.client.get(url).get_data(as_text=True)
+    assert "0 learners so far" in stale, "the view does not wait for the new figures"
+    join_background_figures()
+    app.config["INSTRUCTOR_STATS_MAX_AGE"] = 3600
+    assert "1 learner so far" in staff.client.get(url).get_data(as_text=True)
+
+    # Older than their max age and the stale window together: the view computes them.
+    Learner(app).page("what-is-flask")
+    app.config.update(INSTRUCTOR_STATS_MAX_AGE=0.000001, INSTRUCTOR_STATS_STALE_FOR=0)
+    assert "2 learners so far" in staff.client.get(url).get_data(as_text=True)

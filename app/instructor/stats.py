@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from markupsafe import Markup
 from sqlalchemy import String, and_, case, cast, func, or_, select
 
@@ -77,20 +78,77 @@ def course_stats(course: Course) -> CourseStats:
     """The course's figures, computed at most once per ``INSTRUCTOR_STATS_MAX_AGE`` seconds.
 
     They aggregate every attempt ever made, which takes a few hundred milliseconds on a
-    course with thousands of learners; each worker keeps its last result for a while.
+    course with thousands of learners, so each worker keeps its last result. Past their
+    max age, kept figures are still shown for ``INSTRUCTOR_STATS_STALE_FOR`` seconds more
+    while a background thread computes new ones (HTTP's stale-while-revalidate): no view
+    waits for the aggregates except the first, and those after a long quiet spell.
     """
     max_age = current_app.config["INSTRUCTOR_STATS_MAX_AGE"]
-    kept: dict[str, CourseStats] = current_app.extensions.setdefault("instructor_stats", {})
-    stats = kept.get(course.slug)
-    if stats is None or stats.course is not course or _age(stats) >= max_age:
-        stats = kept[course.slug] = CourseStats(
-            course,
-            course_learner_counts(course.slug).get(course.slug, 0),
-            _lesson_stats(course),
-            _question_stats(course),
-            now(),
-        )
+    kept = _kept_figures()
+    stats = kept.stats.get(course.slug)
+    if stats is None or stats.course is not course or max_age <= 0:
+        stats = kept.stats[course.slug] = compute_course_stats(course)
+        return stats
+    age = _age(stats)
+    if age < max_age:
+        return stats
+    if age < max_age + current_app.config["INSTRUCTOR_STATS_STALE_FOR"]:
+        kept.refresh(current_app._get_current_object(), course)  # type: ignore[attr-defined]
+        return stats
+    stats = kept.stats[course.slug] = compute_course_stats(course)
     return stats
+
+
+def compute_course_stats(course: Course) -> CourseStats:
+    return CourseStats(
+        course,
+        course_learner_counts(course.slug).get(course.slug, 0),
+        _lesson_stats(course),
+        _question_stats(course),
+        now(),
+    )
+
+
+@dataclass
+class KeptFigures:
+    """One application's last figures per course, and the courses being computed anew."""
+
+    stats: dict[str, CourseStats] = field(default_factory=dict)
+    refreshing: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refresh(self, app: Flask, course: Course) -> threading.Thread | None:
+        """Compute the course's figures in a thread of their own, unless one already is."""
+        with self.lock:
+            if course.slug in self.refreshing:
+                return None
+            self.refreshing.add(course.slug)
+        thread = threading.Thread(
+            target=self._compute,
+            args=(app, course),
+            name=f"instructor-stats-{course.slug}",
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
+    def _compute(self, app: Flask, course: Course) -> None:
+        try:
+            with app.app_context():
+                self.stats[course.slug] = compute_course_stats(course)
+        except Exception:
+            # The kept figures stay, with their time on the page; the next view tries again.
+            app.logger.exception("computing the figures of course %r failed", course.slug)
+        finally:
+            with self.lock:
+                self.refreshing.discard(course.slug)
+
+
+def _kept_figures() -> KeptFigures:
+    kept = current_app.extensions.get("instructor_stats")
+    if kept is None:
+        kept = current_app.extensions.setdefault("instructor_stats", KeptFigures())
+    return kept  # type: ignore[no-any-return]
 
 
 def _age(stats: CourseStats) -> float:
