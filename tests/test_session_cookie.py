@@ -44,13 +44,15 @@ def test_the_guest_keeps_their_work_without_a_re_sent_cookie(client: FlaskClient
 
 
 def test_an_old_signature_is_renewed_and_the_expiry_moves(make_app: MakeApp) -> None:
-    app = make_app(SESSION_REFRESH_INTERVAL=timedelta(seconds=1))
+    # A signature's time is in whole seconds: signed at 12.9 s, it reads as 12 s. With an
+    # interval of 2 s, any request less than a second after a signature keeps it.
+    app = make_app(SESSION_REFRESH_INTERVAL=timedelta(seconds=2))
     client = app.test_client()
     first = session_cookies(client.get(LESSON))
     assert first
     client.get(LESSON)
     assert session_cookies(client.get(LESSON)) == []
-    time.sleep(1.1)
+    time.sleep(3)  # the first signature is now at least 3 s old
     renewed = session_cookies(client.get(LESSON))
     assert len(renewed) == 1
     assert renewed != first, "re-signed with a new timestamp and a later expiry"
