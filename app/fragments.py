@@ -31,14 +31,7 @@ def macro(template: str, name: str) -> Any:
     env = current_app.jinja_env
     if env.auto_reload:
         return get_template_attribute(template, name)
-    key = (template, name)
-    found = _macros.get(key)
-    if found is None or found[0] is not env:
-        found = _macros[key] = (env, get_template_attribute(template, name))
-    return found[1]
-
-
-_macros: dict[tuple[str, str], tuple[object, Any]] = {}  # by template and name: (env, macro)
+    return kept(("macro", template, name), env, lambda: get_template_attribute(template, name))
 
 
 def kept(key: Hashable, owner: object, make: Callable[[], Piece]) -> Piece:

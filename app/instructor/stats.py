@@ -86,15 +86,13 @@ def course_stats(course: Course) -> CourseStats:
     max_age = current_app.config["INSTRUCTOR_STATS_MAX_AGE"]
     kept = _kept_figures()
     stats = kept.stats.get(course.slug)
-    if stats is None or stats.course is not course or max_age <= 0:
-        stats = kept.stats[course.slug] = compute_course_stats(course)
-        return stats
-    age = _age(stats)
-    if age < max_age:
-        return stats
-    if age < max_age + current_app.config["INSTRUCTOR_STATS_STALE_FOR"]:
-        kept.refresh(current_app._get_current_object(), course)  # type: ignore[attr-defined]
-        return stats
+    if stats is not None and stats.course is course and max_age > 0:
+        age = _age(stats)
+        if age < max_age:
+            return stats
+        if age < max_age + current_app.config["INSTRUCTOR_STATS_STALE_FOR"]:
+            kept.refresh(current_app._get_current_object(), course)  # type: ignore[attr-defined]
+            return stats
     stats = kept.stats[course.slug] = compute_course_stats(course)
     return stats
 
@@ -117,20 +115,18 @@ class KeptFigures:
     refreshing: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def refresh(self, app: Flask, course: Course) -> threading.Thread | None:
+    def refresh(self, app: Flask, course: Course) -> None:
         """Compute the course's figures in a thread of their own, unless one already is."""
         with self.lock:
             if course.slug in self.refreshing:
-                return None
+                return
             self.refreshing.add(course.slug)
-        thread = threading.Thread(
+        threading.Thread(
             target=self._compute,
             args=(app, course),
             name=f"instructor-stats-{course.slug}",
             daemon=True,
-        )
-        thread.start()
-        return thread
+        ).start()
 
     def _compute(self, app: Flask, course: Course) -> None:
         try:
