@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,50 @@ def test_db_backup_names_pg_dump_for_postgresql(make_app: MakeApp, tmp_path: Pat
     assert result.exit_code == 2
     assert "pg_dump" in result.output
     assert not (tmp_path / "pg.db").exists()
+
+
+def _schema(app: Flask) -> dict[str, object]:
+    """Every table's columns, indexes (with their partial WHERE) and unique constraints."""
+    with app.app_context():
+        found = inspect(db.engine)
+        schema: dict[str, object] = {
+            table: (
+                sorted(column["name"] for column in found.get_columns(table)),
+                sorted(
+                    (
+                        index["name"],
+                        tuple(index["column_names"]),
+                        bool(index["unique"]),
+                        str(
+                            sorted(f"{k}={v}" for k, v in index.get("dialect_options", {}).items())
+                        ),
+                    )
+                    for index in found.get_indexes(table)
+                ),
+                sorted(
+                    str(unique["column_names"]) for unique in found.get_unique_constraints(table)
+                ),
+            )
+            for table in found.get_table_names()
+        }
+        db.engine.dispose()
+    return schema
+
+
+def test_each_migration_downgrades_to_the_schema_before_it(
+    make_app: MakeApp, empty_database_url: str
+) -> None:
+    app = make_app(DATABASE_URL=empty_database_url)
+    runner = app.test_cli_runner()
+    revisions = sorted(
+        path.stem for path in (PROJECT_ROOT / "migrations" / "versions").glob("0*.py")
+    )
+    before = {}
+    for revision in revisions:
+        result = runner.invoke(args=["db", "upgrade", revision])
+        assert result.exit_code == 0, result.output
+        before[revision] = _schema(app)
+    for previous, revision in reversed(list(pairwise(revisions))):
+        result = runner.invoke(args=["db", "downgrade", previous])
+        assert result.exit_code == 0, result.output
+        assert _schema(app) == before[previous], f"{revision} downgraded"
